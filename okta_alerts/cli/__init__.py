@@ -1,0 +1,24 @@
+"""The ``okta-alerts`` command line. Each command group lives in its own module here."""
+
+from __future__ import annotations
+
+import click
+
+from okta_alerts import __version__
+from okta_alerts.cli.common import OktaAlertsGroup
+
+
+@click.group(cls=OktaAlertsGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="okta-alerts")
+def main() -> None:
+    """Okta event hooks into DuckDB; lockout and assignment-error analytics and alerts."""
+
+
+def _register() -> None:
+    from okta_alerts.cli import store_commands
+
+    for command in store_commands.COMMANDS:
+        main.add_command(command)
+
+
+_register()

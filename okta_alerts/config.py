@@ -1,0 +1,163 @@
+"""Settings: built-in defaults < TOML file < ``OKTA_ALERTS_*`` environment variables.
+
+This is the one module that reads the environment. Everything else receives a ``Settings``.
+Tests build settings from a plain dict: ``load_settings(environ={...})``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from okta_alerts.errors import ConfigError
+
+ENV_PREFIX = "OKTA_ALERTS_"
+CONFIG_ENV = "OKTA_ALERTS_CONFIG"
+DEFAULT_CONFIG_FILE = "okta-alerts.toml"
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_RULES = PACKAGE_ROOT / "examples" / "alert-rules.yaml"
+SHIPPED_SCHEDULE = PACKAGE_ROOT / "examples" / "schedule.yaml"
+
+
+class Settings(BaseSettings):
+    """Every setting of okta-alerts. Field docs are what ``README.md`` documents."""
+
+    model_config = SettingsConfigDict(extra="forbid", validate_default=True, frozen=True)
+
+    data_dir: Path = Field(Path("./data"), description="root of all runtime data")
+    auth_header: str = Field("Authorization", description="name of Okta's authentication header")
+    auth_secret: SecretStr | None = Field(None, description="expected value of that header")
+    custom_headers: dict[str, str] = Field(
+        default_factory=dict, description="JSON object of extra headers that must match"
+    )
+    host: str = Field("127.0.0.1", description="where `serve` listens")
+    port: int = Field(8080, ge=0, le=65535, description="where `serve` listens")
+    max_body_bytes: int = Field(16_777_216, gt=0, description="larger deliveries get 413")
+    seal_seconds: float = Field(
+        5.0, gt=0, le=3600, description="how soon an acknowledged event is visible to readers"
+    )
+    retention_days: int = Field(400, gt=0, description="older events are dropped by compaction")
+    compact_seconds: float = Field(
+        60.0, gt=0, description="how often the receiver merges sealed segments into daily files"
+    )
+    grace_seconds: float = Field(
+        600.0, ge=0, description="how long replaced files stay on disk for readers in flight"
+    )
+    apprise_config: Path | None = Field(None, description="apprise config file (YAML or TEXT)")
+    apprise_urls: str | None = Field(None, description="apprise URLs, space- or comma-separated")
+    rules: Path = Field(SHIPPED_RULES, description="alert rules file")
+    schedule: Path = Field(SHIPPED_SCHEDULE, description="schedule file")
+
+    @field_validator("auth_header")
+    @classmethod
+    def _header_name(cls, value: str) -> str:
+        if not value or any(c in value for c in " :\r\n"):
+            raise ValueError("must be an HTTP header name such as Authorization")
+        return value
+
+    @field_validator("custom_headers", mode="before")
+    @classmethod
+    def _headers_json(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            import orjson
+
+            try:
+                value = orjson.loads(value) if value.strip() else {}
+            except orjson.JSONDecodeError as exc:
+                raise ValueError(f'must be a JSON object like {{"X-Okta-Org": "acme"}} ({exc})')
+        if isinstance(value, dict) and not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise ValueError("names and values must be strings")
+        return value
+
+    @property
+    def apprise_url_list(self) -> list[str]:
+        raw = self.apprise_urls or ""
+        return [u for u in raw.replace(",", " ").split() if u]
+
+    @property
+    def events_dir(self) -> Path:
+        return self.data_dir / "events"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    @property
+    def state_path(self) -> Path:
+        return self.data_dir / "state.duckdb"
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        # Only explicit values: load_settings does the layering so tests can pass a dict.
+        return (init_settings,)
+
+
+def setting_names() -> list[str]:
+    return list(Settings.model_fields)
+
+
+def env_name(field: str) -> str:
+    return ENV_PREFIX + field.upper()
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    config_file: str | os.PathLike[str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build settings from defaults, the TOML file, the environment and explicit overrides."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+
+    path = config_file or env.get(CONFIG_ENV)
+    if path is None and Path(DEFAULT_CONFIG_FILE).is_file():
+        path = DEFAULT_CONFIG_FILE
+    if path is not None:
+        for key, value in _read_toml(Path(path)).items():
+            values[key] = value
+            origin[key] = f"{key} in {path}"
+
+    known = set(setting_names())
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+            continue
+        key = name[len(ENV_PREFIX) :].lower()
+        if key not in known:
+            raise ConfigError(f"unknown setting {name}; known: {', '.join(map(env_name, known))}")
+        values[key] = value
+        origin[key] = name
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            values[key] = value
+            origin[key] = f"--{key.replace('_', '-')}"
+
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = str(first["loc"][0]) if first["loc"] else "?"
+        where = origin.get(key, env_name(key))
+        raise ConfigError(f"bad value for {where}: {first['msg']}") from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    known = set(setting_names())
+    for key in data:
+        if key not in known:
+            raise ConfigError(f"unknown key {key!r} in {path}; known: {', '.join(sorted(known))}")
+    return data

@@ -1,0 +1,37 @@
+"""Typed errors. Every message says what to do; the CLI prints it as one line."""
+
+
+class OktaAlertsError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(OktaAlertsError):
+    """A setting is missing, unknown or has a bad value."""
+
+    exit_code = 2
+
+
+class DeliveryError(OktaAlertsError):
+    """An event-hook delivery was rejected; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, error: str, detail: str) -> None:
+        super().__init__(f"{error}: {detail}")
+        self.status = status
+        self.error = error
+        self.detail = detail
+
+
+class StoreError(OktaAlertsError):
+    """The event store cannot do what was asked (disk, corrupt manifest, ...)."""
+
+
+class StoreLockedError(StoreError):
+    """Another writer (usually a running receiver) owns the data directory."""
+
+    exit_code = 3
+
+
+class QueryError(OktaAlertsError):
+    """A read-only query was refused or failed."""

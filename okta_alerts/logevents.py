@@ -1,0 +1,285 @@
+"""Okta System Log LogEvents as plain dicts, shaped like OKTA.md §3, quirks included.
+
+Every call builds fresh dicts (no sharing between events), straight from literals: the simulator
+makes millions of these, so no templates are deep-copied.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+from datetime import UTC, datetime
+from typing import Any
+
+from okta_alerts.population import Agent, App, Group, Network, Place, User
+
+Event = dict[str, Any]
+
+SAFE = (
+    "{New Geo-Location=NEGATIVE, New Device=NEGATIVE, New IP=NEGATIVE, New State=NEGATIVE, "
+    "New Country=NEGATIVE, Velocity=NEGATIVE, New City=NEGATIVE}"
+)
+SAFE_LOG = (
+    '{"risk":{"level":"LOW"},"behaviors":{"New Geo-Location":"NEGATIVE","New Device":"NEGATIVE",'
+    '"New IP":"NEGATIVE","New State":"NEGATIVE","New Country":"NEGATIVE","Velocity":"NEGATIVE",'
+    '"New City":"NEGATIVE"}}'
+)
+THREAT = (
+    "{New Geo-Location=POSITIVE, New Device=POSITIVE, New IP=POSITIVE, New State=POSITIVE, "
+    "New Country=POSITIVE, Velocity=POSITIVE, New City=POSITIVE}"
+)
+THREAT_LOG = (
+    '{"risk":{"reasons":"Anomalous Location, Anomalous Device, Suspected Password Spray",'
+    '"level":"HIGH"},"behaviors":{"New Geo-Location":"POSITIVE","New Device":"POSITIVE",'
+    '"New IP":"POSITIVE","New State":"POSITIVE","New Country":"POSITIVE","Velocity":"POSITIVE",'
+    '"New City":"POSITIVE"}}'
+)
+LONG_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; WOW64; Trident/7.0; .NET4.0C; .NET4.0E; "
+    + "; ".join(f".NET CLR {major}.0.{build}" for major in (2, 3) for build in range(50727, 50767))
+    + "; Tablet PC 2.0; Microsoft Outlook 16.0.5278; ms-office; MSOffice 16)"
+)
+QUIRKS = (
+    "version_number",
+    "postal_number",
+    "zone_null",
+    "ipchain_in_client",
+    "target_null",
+    "insertion_timestamp",
+    "security_null",
+    "long_agent",
+)
+# Credential shapes of authenticationContext: (authenticationProvider, credentialProvider, type)
+PASSWORD = ("OKTA_AUTHENTICATION_PROVIDER", "OKTA_CREDENTIAL_PROVIDER", "PASSWORD")
+FACTOR = ("FACTOR_PROVIDER", "OKTA_CREDENTIAL_PROVIDER", "OTP")
+SYSTEM_ID = "0oa1kt4s7st3m0000000"  # the "Okta System" principal
+_ID_FIX = bytes.maketrans(b"+/", b"xZ")
+_UUID_CLEAR = ~((0xF << 76) | (0x3 << 62))
+_UUID_SET = (0x4 << 76) | (0x2 << 62)
+
+
+class LogEventFactory:
+    """Builds LogEvents from an ``rng``; ``quirk_rate`` of them get one OKTA.md §3 quirk."""
+
+    def __init__(self, rng: random.Random, org: str = "example", quirk_rate: float = 0.04) -> None:
+        self.rng = rng
+        self.origin = f"https://{org}.okta.com"
+        self.quirk_rate = quirk_rate
+        self._days: dict[int, str] = {}
+
+    # ids and times -------------------------------------------------------------------------
+    def uuid(self) -> str:
+        h = "%032x" % (self.rng.getrandbits(128) & _UUID_CLEAR | _UUID_SET)
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+    def request_id(self) -> str:
+        return base64.b64encode(self.rng.randbytes(18)).translate(_ID_FIX).decode() + "AAAB"
+
+    def okta_id(self, prefix: str) -> str:
+        return prefix + base64.b64encode(self.rng.randbytes(15)).translate(_ID_FIX).decode()[:17]
+
+    def published(self, ts_ms: int) -> str:
+        """``2023-03-28T17:03:37.093Z`` for epoch milliseconds."""
+        secs, ms = divmod(ts_ms, 1000)
+        day, sod = divmod(secs, 86400)
+        prefix = self._days.get(day)
+        if prefix is None:
+            prefix = datetime.fromtimestamp(day * 86400, UTC).strftime("%Y-%m-%dT")
+            self._days[day] = prefix
+        hour, rem = divmod(sod, 3600)
+        minute, sec = divmod(rem, 60)
+        return f"{prefix}{hour:02d}:{minute:02d}:{sec:02d}.{ms:03d}Z"
+
+    # references ----------------------------------------------------------------------------
+    def system(self) -> dict[str, Any]:
+        return {
+            "id": SYSTEM_ID,
+            "type": "SystemPrincipal",
+            "alternateId": "system@okta.com",
+            "displayName": "Okta System",
+            "detailEntry": None,
+        }
+
+    @staticmethod
+    def user_ref(user: User) -> dict[str, Any]:
+        return {
+            "id": user.id,
+            "type": "User",
+            "alternateId": user.login,
+            "displayName": user.name,
+            "detailEntry": None,
+        }
+
+    @staticmethod
+    def app_ref(app: App) -> dict[str, Any]:
+        return {
+            "id": app.id,
+            "type": "AppInstance",
+            "alternateId": app.label,
+            "displayName": app.label,
+            "detailEntry": {"signOnModeType": "SAML_2_0", "appName": app.name},
+        }
+
+    @staticmethod
+    def app_user_ref(user: User, app: App) -> dict[str, Any]:
+        return {
+            "id": "0ua" + user.id[3:12] + app.id[3:11],
+            "type": "AppUser",
+            "alternateId": user.login,
+            "displayName": user.name,
+            "detailEntry": None,
+        }
+
+    @staticmethod
+    def group_ref(group: Group) -> dict[str, Any]:
+        return {
+            "id": group.id,
+            "type": "UserGroup",
+            "alternateId": "unknown",
+            "displayName": group.name,
+            "detailEntry": None,
+        }
+
+    # the event -----------------------------------------------------------------------------
+    def event(
+        self,
+        ts_ms: int,
+        event_type: str,
+        actor: dict[str, Any],
+        where: tuple[Network, Agent] | None,
+        outcome: tuple[str, str | None],
+        display: str,
+        legacy: str | None,
+        severity: str = "INFO",
+        target: list[dict[str, Any]] | None = None,
+        debug: dict[str, Any] | None = None,
+        credential: tuple[str, str, str] | None = None,
+        threat: bool = False,
+    ) -> Event:
+        """One LogEvent; ``where`` None makes a background JOB event without a client."""
+        rid = self.request_id()
+        session = "102" + self.request_id()[:22]
+        if where is None:
+            client: dict[str, Any] = {
+                "userAgent": None,
+                "zone": None,
+                "device": None,
+                "id": None,
+                "ipAddress": None,
+                "geographicalContext": None,
+            }
+            security: dict[str, Any] = {
+                "asNumber": None,
+                "asOrg": None,
+                "isp": None,
+                "domain": None,
+                "isProxy": None,
+            }
+            chain: list[dict[str, Any]] = []
+            data = {"requestId": rid, "jobId": self.okta_id("ojb"), "threatSuspected": "false"}
+            transaction = {"type": "JOB", "id": data["jobId"], "detail": {}}
+        else:
+            net, agent = where
+            client = {
+                "userAgent": {"rawUserAgent": agent[0], "os": agent[1], "browser": agent[2]},
+                "zone": net.zone,
+                "device": agent[3],
+                "id": None,
+                "ipAddress": net.ip,
+                "geographicalContext": _geo(net.place),
+            }
+            security = {
+                "asNumber": net.asn,
+                "asOrg": net.as_org,
+                "isp": net.isp,
+                "domain": net.domain,
+                "isProxy": net.is_proxy,
+            }
+            chain = [
+                {
+                    "ip": net.ip,
+                    "geographicalContext": _geo(net.place),
+                    "version": "V4",
+                    "source": None,
+                }
+            ]
+            data = {
+                "requestId": rid,
+                "requestUri": "/idp/idx/identify",
+                "url": "/idp/idx/identify?",
+                "threatSuspected": "true" if threat else "false",
+                "dtHash": "%064x" % self.rng.getrandbits(256),
+                "deviceFingerprint": "%032x" % self.rng.getrandbits(128),
+                "behaviors": THREAT if threat else SAFE,
+                "risk": "{reasons=Anomalous Location, level=HIGH}" if threat else "{level=LOW}",
+                "logOnlySecurityData": THREAT_LOG if threat else SAFE_LOG,
+                "origin": self.origin,
+            }
+            transaction = {"type": "WEB", "id": rid, "detail": {}}
+        if debug:
+            data.update(debug)
+        provider, cred_provider, cred_type = credential or (None, None, None)
+        event: Event = {
+            "actor": actor,
+            "client": client,
+            "device": None,
+            "authenticationContext": {
+                "authenticationProvider": provider,
+                "credentialProvider": cred_provider,
+                "credentialType": cred_type,
+                "issuer": None,
+                "interface": None,
+                "authenticationStep": 0,
+                "rootSessionId": session,
+                "externalSessionId": session,
+            },
+            "displayMessage": display,
+            "eventType": event_type,
+            "outcome": {"result": outcome[0], "reason": outcome[1]},
+            "published": self.published(ts_ms),
+            "securityContext": security,
+            "severity": severity,
+            "debugContext": {"debugData": data},
+            "legacyEventType": legacy,
+            "transaction": transaction,
+            "uuid": self.uuid(),
+            "version": "0",
+            "request": {"ipChain": chain},
+            "target": target,
+        }
+        if self.rng.random() < self.quirk_rate:
+            apply_quirk(event, self.rng.choice(QUIRKS))
+        return event
+
+
+def apply_quirk(event: Event, quirk: str) -> None:
+    """Bend ``event`` the way real payloads do (OKTA.md §3); a quirk that does not fit is a no-op."""
+    client = event["client"]
+    geo = client.get("geographicalContext")
+    agent = client.get("userAgent")
+    if quirk == "version_number":
+        event["version"] = 0
+    elif quirk == "postal_number" and geo and geo["postalCode"].isdigit():
+        geo["postalCode"] = int(geo["postalCode"])
+    elif quirk == "zone_null":
+        client["zone"] = "null"
+    elif quirk == "ipchain_in_client":
+        client["ipChain"] = event.pop("request")["ipChain"]
+    elif quirk == "target_null":
+        event["target"] = None
+    elif quirk == "insertion_timestamp":
+        event["insertionTimestamp"] = event["published"]
+    elif quirk == "security_null":
+        event["securityContext"] = None
+    elif quirk == "long_agent" and agent:
+        agent["rawUserAgent"] = LONG_AGENT
+
+
+def _geo(place: Place) -> dict[str, Any]:
+    return {
+        "city": place[0],
+        "state": place[1],
+        "country": place[2],
+        "postalCode": place[3],
+        "geolocation": {"lat": place[4], "lon": place[5]},
+    }

@@ -1,0 +1,469 @@
+"""The event store's single writer: journal → sealed segment → compacted daily Parquet parts.
+
+Layout under ``<data_dir>/events``::
+
+    writer.lock               held (flock) by the one writer; names who holds it
+    journal/N.ndjson          the hot file: one line per accepted batch, fsynced before the ack
+    journal/N.keys            uuid, published, record of each line's events (rebuilt after a crash)
+    segments/N.ndjson         a sealed journal, published as is by rename
+    daily/YYYY/MM/DD-N.parquet  compacted parts: all columns extracted, zstd, sorted by published
+    manifest.json             what readers may open (okta_alerts.manifest)
+
+Sealing is cheap (a rename plus a duplicate check on the uuid index), so it never holds up
+acknowledgements; compaction extracts the columns once, in the background. Invariants: a batch
+is acknowledged only once fsynced in a journal; readers only open files the manifest lists, which
+are complete and never written again; each ``uuid`` is visible once (a sealed segment lists the
+``uuid``/record pairs that repeat earlier data as exclusions); replaced files are deleted only
+``grace_seconds`` after they left the manifest.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+import duckdb
+
+from okta_alerts.columns import extract_sql
+from okta_alerts.config import Settings
+from okta_alerts.errors import StoreError, StoreLockedError
+from okta_alerts.events import Batch
+from okta_alerts.journal import Journal, fsync_dir, fsync_file, repair_tail
+from okta_alerts.manifest import FileEntry, Manifest, Retired, read_manifest, write_manifest
+
+JOURNAL_ROTATE_BYTES = 64 * 1024 * 1024  # seal early under load
+COMPACT_SEGMENT_ROWS = 1_000_000  # compact at once when this many rows wait in segments
+PART_MAX_ROWS = 500_000  # a daily part this large is left alone; new rows start a new part
+WRITER_MEMORY_LIMIT = "1GB"
+DAILY_PARQUET = "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 9, ROW_GROUP_SIZE 61440"
+
+
+@dataclass(frozen=True, slots=True)
+class SealResult:
+    journal: str
+    received: int
+    stored: int
+    seconds: float
+
+
+class StoreWriter:
+    """The one process that writes a data directory. Use :func:`open_writer`.
+
+    Thread model: ``append``/``sync``/``rotate`` run on one thread (the committer);
+    ``seal``/``compact`` on one other thread (the sealer), serialized by a lock. They share only
+    closed journal files, handed over by ``rotate``'s return value.
+    """
+
+    def __init__(self, settings: Settings, owner: str) -> None:
+        self.settings = settings
+        self.root = settings.events_dir
+        self._lock_file = _acquire_lock(self.root, owner)
+        self._seal_lock = threading.Lock()
+        self._boot = f"{time.time_ns():x}"
+        self._records = 0
+        for sub in ("journal", "segments", "daily", "tmp"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        self._db = _writer_db(self.root / "tmp")
+        self.manifest = read_manifest(self.root)
+        self.recovered = self._recover()
+        self._seq = self._next_seq()
+        self._journal, self._keys = self._open_journal()
+        self.journal_opened = time.monotonic()
+
+    # -- committer side -------------------------------------------------------------------
+
+    def next_record_id(self) -> str:
+        self._records += 1
+        return f"{self._boot}.{self._records}"
+
+    def append(self, batches: Iterable[tuple[bytes, bytes]]) -> None:
+        """Append (journal line, key lines) pairs; not durable until :meth:`sync`."""
+        lines, keys = [], []
+        for line, key in batches:
+            lines.append(line)
+            keys.append(key)
+        self._journal.append(b"".join(lines))
+        self._keys.write(b"".join(keys))
+
+    def append_batch(self, batch: Batch) -> None:
+        record = self.next_record_id()
+        self.append([(batch.record(record), batch.keys(record))])
+
+    def sync(self) -> None:
+        self._keys.flush()
+        self._journal.sync()
+
+    @property
+    def journal_bytes(self) -> int:
+        return self._journal.size
+
+    def rotate(self) -> Path | None:
+        """Close the current journal if it has data and start a new one; return the closed path."""
+        self.journal_opened = time.monotonic()
+        if self._journal.size == 0:
+            return None
+        self.sync()
+        self._journal.close()
+        self._keys.close()
+        closed = self._journal.path
+        self._seq += 1
+        self._journal, self._keys = self._open_journal()
+        return closed
+
+    # -- sealer side ----------------------------------------------------------------------
+
+    def seal(self, journal: Path) -> SealResult:
+        """Publish a closed journal as a segment, listing its repeats of sealed events."""
+        with self._seal_lock:
+            return self._seal(journal, rebuild_keys=False)
+
+    def compact(self, now: datetime | None = None) -> int:
+        """Merge segments into daily parts, drop expired days; return the files replaced."""
+        with self._seal_lock:
+            replaced = self._compact(now or datetime.now(UTC))
+            self._delete_retired()
+            return replaced
+
+    @property
+    def segment_rows(self) -> int:
+        return sum(f.rows for f in self.manifest.segments)
+
+    def close(self, seal: bool = True) -> None:
+        """Seal and compact what is left (unless ``seal`` is False) and release the lock."""
+        if self._lock_file.closed:
+            return
+        try:
+            path = self.rotate() if seal else None
+            self._journal.close()
+            self._keys.close()
+            if seal:
+                if path is not None:
+                    self.seal(path)
+                self.compact()
+                for leftover in (self._journal.path, self._keys_path(self._journal.path)):
+                    if leftover.exists() and leftover.stat().st_size == 0:
+                        leftover.unlink()
+        finally:
+            self._db.close()
+            self._lock_file.close()
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _keys_path(self, journal: Path) -> Path:
+        return journal.with_suffix(".keys")
+
+    def _open_journal(self) -> tuple[Journal, IO[bytes]]:
+        journal = Journal(self.root / "journal" / f"{self._seq:012d}.ndjson")
+        keys = open(self._keys_path(journal.path), "ab")  # noqa: SIM115 - closed by rotate()
+        return journal, keys
+
+    def _next_seq(self) -> int:
+        seqs = [int(Path(f.path).stem) for f in self.manifest.segments]
+        seqs += [int(p.stem) for p in (self.root / "journal").glob("*.ndjson")]
+        return max(seqs, default=0) + 1
+
+    def _recover(self) -> list[SealResult]:
+        """Finish what a crash interrupted: seal leftover journals, drop unpublished files."""
+        listed = {f.path for f in self.manifest.files} | {r.path for r in self.manifest.retired}
+        for folder in ("segments", "daily"):
+            for path in (self.root / folder).rglob("*"):
+                if path.is_file() and path.relative_to(self.root).as_posix() not in listed:
+                    path.unlink()  # written but never published: an interrupted seal/compaction
+        shutil.rmtree(self.root / "tmp", ignore_errors=True)
+        (self.root / "tmp").mkdir()
+        (self.root / "empty.ndjson").touch()
+        self._ensure_empty_parquet()
+        results = []
+        for journal in sorted((self.root / "journal").glob("*.ndjson")):
+            repair_tail(journal)
+            results.append(self._seal(journal, rebuild_keys=True))
+        if self.manifest.segments:
+            self._compact(datetime.now(UTC))
+        return results
+
+    def _ensure_empty_parquet(self) -> None:
+        empty = self.root / "empty.parquet"
+        if not empty.exists():
+            temp = self.root / "tmp" / "empty.parquet"
+            self._db.execute(f"COPY ({extract_sql(EMPTY_SOURCE)}) TO '{temp}' (FORMAT parquet)")
+            os.replace(temp, empty)
+
+    def _seal(self, journal: Path, rebuild_keys: bool) -> SealResult:
+        started = time.monotonic()
+        keys_path = self._keys_path(journal)
+        if journal.stat().st_size == 0:
+            journal.unlink()
+            keys_path.unlink(missing_ok=True)
+            return SealResult(journal.name, 0, 0, 0.0)
+        db = self._db
+        if rebuild_keys or not keys_path.exists():
+            db.execute(f"CREATE OR REPLACE TEMP TABLE k AS {_keys_from_journal(journal)}")
+        else:
+            db.execute(f"CREATE OR REPLACE TEMP TABLE k AS {_keys_from_index(keys_path)}")
+        db.execute(
+            "CREATE OR REPLACE TEMP TABLE k2 AS SELECT *, "
+            "row_number() OVER (PARTITION BY uuid ORDER BY ord) > 1 AS repeat FROM k"
+        )
+        received, low, high = _one(db, "SELECT count(*), min(published), max(published) FROM k2")
+        daily = [
+            str(self.root / f.path)
+            for f in self.manifest.daily
+            if f.min_published <= high.isoformat() and f.max_published >= low.isoformat()
+        ]
+        if daily:
+            db.execute(
+                "UPDATE k2 SET repeat = true WHERE uuid IN (SELECT uuid FROM read_parquet(?) "
+                "WHERE published BETWEEN ? AND ?)",
+                [daily, low, high],
+            )
+        db.execute("UPDATE k2 SET repeat = true WHERE uuid IN (SELECT uuid FROM sealed_keys)")
+        stored, low, high = _one(
+            db, "SELECT count(*), min(published), max(published) FROM k2 WHERE NOT repeat"
+        )
+        if stored:
+            excluded = db.execute("SELECT uuid, record FROM k2 WHERE repeat").fetchall()
+            relative = f"segments/{journal.name}"
+            os.replace(journal, self.root / relative)
+            fsync_dir(self.root / "segments")
+            fsync_dir(journal.parent)
+            db.execute("INSERT INTO sealed_keys SELECT uuid FROM k2 WHERE NOT repeat")
+            entry = self._entry(relative, "segment", stored, low, high)
+            self._commit(add=[_with_exclusions(entry, excluded)], drop=[])
+        else:
+            journal.unlink()
+            fsync_dir(journal.parent)
+        keys_path.unlink(missing_ok=True)
+        db.execute("DROP TABLE k; DROP TABLE k2")
+        return SealResult(journal.name, received, stored, time.monotonic() - started)
+
+    def _entry(
+        self,
+        relative: str,
+        kind: str,
+        rows: int,
+        low: datetime,
+        high: datetime,
+        day: str | None = None,
+    ) -> FileEntry:
+        return FileEntry(
+            path=relative,
+            kind=kind,
+            rows=int(rows),
+            bytes=(self.root / relative).stat().st_size,
+            min_published=low.isoformat(),
+            max_published=high.isoformat(),
+            created_at=datetime.now(UTC).isoformat(),
+            day=day,
+        )
+
+    def _commit(self, add: list[FileEntry], drop: list[FileEntry]) -> None:
+        dropped = {f.path for f in drop}
+        now = time.time()
+        manifest = Manifest(
+            generation=self.manifest.generation,
+            files=[f for f in self.manifest.files if f.path not in dropped] + add,
+            retired=self.manifest.retired + [Retired(p, now) for p in sorted(dropped)],
+        )
+        write_manifest(self.root, manifest)
+        self.manifest = manifest
+
+    def _compact(self, now: datetime) -> int:
+        cutoff = now - timedelta(days=self.settings.retention_days)
+        expired = [f for f in self.manifest.files if f.max_published < cutoff.isoformat()]
+        segments = [f for f in self.manifest.segments if f not in expired]
+        if not segments:
+            if expired:
+                self._commit(add=[], drop=expired)
+            return len(expired)
+        db = self._db
+        db.execute("CREATE OR REPLACE TEMP TABLE excluded (uuid VARCHAR, record VARCHAR)")
+        pairs = [(u, r) for f in segments for u, r in f.exclude]
+        if pairs:
+            db.executemany("INSERT INTO excluded VALUES (?, ?)", pairs)
+        source = segment_source([str(self.root / f.path) for f in segments])
+        db.execute(
+            f"CREATE OR REPLACE TEMP TABLE fresh AS SELECT * FROM ({extract_sql(source, ('_record',))}) "
+            "WHERE published >= ? AND (uuid, _record) NOT IN (SELECT (uuid, record) FROM excluded)",
+            [cutoff],
+        )
+        days = [
+            r[0]
+            for r in db.execute(f"SELECT DISTINCT {_DAY} AS d FROM fresh ORDER BY d").fetchall()
+        ]
+        live = [f for f in self.manifest.daily if f not in expired]
+        add: list[FileEntry] = []
+        merged: list[FileEntry] = []
+        stem = Path(segments[-1].path).stem
+        columns = extract_columns()
+        for day in days:
+            parts = [f for f in live if f.day == day and f.rows < PART_MAX_ROWS]
+            merged += parts
+            older = (
+                f" UNION ALL SELECT {columns} FROM read_parquet({_sql_list([str(self.root / f.path) for f in parts])})"
+                if parts
+                else ""
+            )
+            relative = f"daily/{day[:4]}/{day[5:7]}/{day[8:]}-{stem}.parquet"
+            select = f"SELECT {columns} FROM fresh WHERE {_DAY} = '{day}'{older} ORDER BY published"
+            self._publish(select, relative)
+            rows, low, high = _one(
+                db,
+                "SELECT count(*), min(published), max(published) FROM read_parquet(?)",
+                [str(self.root / relative)],
+            )
+            add.append(self._entry(relative, "daily", rows, low, high, day=day))
+        db.execute("DROP TABLE fresh; DROP TABLE excluded; DELETE FROM sealed_keys")
+        self._commit(add=add, drop=segments + merged + expired)
+        return len(segments) + len(merged) + len(expired)
+
+    def _publish(self, select: str, relative: str) -> None:
+        """Write ``select`` to a temp file, fsync it, and rename it into place."""
+        target = self.root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = self.root / "tmp" / (target.name + ".tmp")
+        self._db.execute(f"COPY ({select}) TO '{temp}' ({DAILY_PARQUET})")
+        fsync_file(temp)
+        os.replace(temp, target)
+        fsync_dir(target.parent)
+
+    def _delete_retired(self) -> None:
+        horizon = time.time() - self.settings.grace_seconds
+        due = [r for r in self.manifest.retired if r.retired_at <= horizon]
+        if not due:
+            return
+        for retired in due:
+            (self.root / retired.path).unlink(missing_ok=True)
+        manifest = Manifest(
+            generation=self.manifest.generation,
+            files=self.manifest.files,
+            retired=[r for r in self.manifest.retired if r not in due],
+        )
+        write_manifest(self.root, manifest)
+        self.manifest = manifest
+
+
+_DAY = "strftime(published, '%Y-%m-%d')"
+
+EMPTY_SOURCE = (
+    "(SELECT NULL::VARCHAR AS _record, NULL::VARCHAR AS delivery_id, "
+    "NULL::TIMESTAMPTZ AS received_at, NULL::JSON AS raw LIMIT 0)"
+)
+
+
+def extract_columns() -> str:
+    from okta_alerts.columns import COLUMN_NAMES
+
+    return ", ".join(COLUMN_NAMES)
+
+
+def segment_source(paths: list[str], max_object: int = 1 << 26) -> str:
+    """A relation of (_record, delivery_id, received_at, raw) over journal/segment files."""
+    return (
+        f"(SELECT record AS _record, delivery_id, received_at, unnest(events) AS raw "
+        f"FROM read_ndjson({_sql_list(paths)}, columns={{record: 'VARCHAR', "
+        f"delivery_id: 'VARCHAR', received_at: 'TIMESTAMPTZ', events: 'JSON[]'}}, "
+        f"format='newline_delimited', maximum_object_size={max_object}))"
+    )
+
+
+def _keys_from_index(path: Path) -> str:
+    return (
+        f"SELECT uuid, CAST(published AS TIMESTAMPTZ) AS published, record, "
+        f"row_number() OVER () AS ord FROM read_csv('{path}', delim='\\t', header=false, "
+        f"quote='', escape='', columns={{uuid: 'VARCHAR', published: 'VARCHAR', record: 'VARCHAR'}})"
+    )
+
+
+def _keys_from_journal(path: Path) -> str:
+    return (
+        f"SELECT raw->>'uuid' AS uuid, CAST(raw->>'published' AS TIMESTAMPTZ) AS published, "
+        f"_record AS record, row_number() OVER () AS ord FROM {segment_source([str(path)])}"
+    )
+
+
+def _with_exclusions(entry: FileEntry, excluded: list[tuple[Any, ...]]) -> FileEntry:
+    from dataclasses import replace
+
+    return replace(entry, exclude=[[str(u), str(r)] for u, r in excluded])
+
+
+def _one(db: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Any:
+    row = db.execute(sql, params or []).fetchone()
+    if row is None:
+        raise StoreError(f"no result from {sql[:60]}")
+    return row
+
+
+def _writer_db(temp_dir: Path) -> duckdb.DuckDBPyConnection:
+    db = duckdb.connect(config={"threads": 2, "memory_limit": WRITER_MEMORY_LIMIT})
+    for statement in (
+        "SET TimeZone = 'UTC'",
+        "SET enable_progress_bar = false",
+        f"SET temp_directory = '{temp_dir}'",
+        "CREATE TEMP TABLE sealed_keys (uuid VARCHAR)",
+    ):
+        db.execute(statement)
+    return db
+
+
+def _sql_list(paths: list[str]) -> str:
+    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+
+
+def _acquire_lock(root: Path, owner: str) -> IO[str]:
+    root.mkdir(parents=True, exist_ok=True)
+    handle = open(root / "writer.lock", "a+")  # noqa: SIM115 - held for the writer's lifetime
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise StoreLockedError(
+            f"{root} is in use by {holder}; stop it first, or send the events to its "
+            "/hooks/okta endpoint instead"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{owner} (pid {os.getpid()})\n")
+    handle.flush()
+    return handle
+
+
+@contextmanager
+def open_writer(settings: Settings, owner: str = "okta-alerts") -> Iterator[StoreWriter]:
+    """Own the data directory's store for the block; seal and compact everything at exit."""
+    writer = StoreWriter(settings, owner)
+    try:
+        yield writer
+    finally:
+        writer.close(seal=True)
+
+
+def write_batches(settings: Settings, batches: Iterable[Batch], progress: bool = False) -> int:
+    """Store ``batches`` through the writer path; when this returns they are visible to readers.
+
+    Returns the number of events received (duplicates of stored events are not stored again).
+    Raises :class:`StoreLockedError` when a receiver owns the data directory.
+    """
+    total = 0
+    with open_writer(settings, owner="okta-alerts ingest") as writer:
+        for batch in batches:
+            writer.append_batch(batch)
+            total += len(batch.events)
+            if writer.journal_bytes >= JOURNAL_ROTATE_BYTES:
+                path = writer.rotate()
+                if path is not None:
+                    writer.seal(path)
+                if writer.segment_rows >= COMPACT_SEGMENT_ROWS:
+                    writer.compact()
+    return total
