@@ -109,7 +109,8 @@ SELECT {columns} FROM read_parquet(okta_alerts_daily())
 UNION ALL
 SELECT {columns} FROM ({segments})
 WHERE (uuid || ' ' || _record) NOT IN (SELECT unnest(okta_alerts_excluded()))""",
-        f"CREATE VIEW lockouts AS SELECT * FROM events WHERE event_type IN {sql_list(LOCKOUT_TYPES)}",
+        f"CREATE VIEW lockouts AS SELECT * FROM events "
+        f"WHERE event_type IN {sql_list(LOCKOUT_TYPES)}",
         f"CREATE VIEW unlocks AS SELECT * FROM events WHERE event_type IN {sql_list(UNLOCK_TYPES)}",
         _ASSIGNMENT_ERRORS,
     ]

@@ -285,14 +285,18 @@ class StoreWriter:
                 self._commit(add=[], drop=expired)
             return len(expired)
         db = self._db
-        db.execute("CREATE OR REPLACE TEMP TABLE excluded (uuid VARCHAR, record VARCHAR)")
         pairs = [(u, r) for f in segments for u, r in f.exclude]
-        if pairs:
-            db.executemany("INSERT INTO excluded VALUES (?, ?)", pairs)
+        db.execute(
+            "CREATE OR REPLACE TEMP TABLE excluded AS "
+            "SELECT unnest(?::VARCHAR[]) AS uuid, unnest(?::VARCHAR[]) AS record",
+            [[u for u, _ in pairs], [r for _, r in pairs]],
+        )
         source = segment_source([str(self.root / f.path) for f in segments])
         db.execute(
-            f"CREATE OR REPLACE TEMP TABLE fresh AS SELECT * FROM ({extract_sql(source, ('_record',))}) "
-            "WHERE published >= ? AND (uuid, _record) NOT IN (SELECT (uuid, record) FROM excluded)",
+            "CREATE OR REPLACE TEMP TABLE fresh AS SELECT f.* "
+            f"FROM ({extract_sql(source, ('_record',))}) f "
+            "ANTI JOIN excluded x ON f.uuid = x.uuid AND f._record = x.record "
+            "WHERE f.published >= ?",
             [cutoff],
         )
         days = [
@@ -307,11 +311,8 @@ class StoreWriter:
         for day in days:
             parts = [f for f in live if f.day == day and f.rows < PART_MAX_ROWS]
             merged += parts
-            older = (
-                f" UNION ALL SELECT {columns} FROM read_parquet({_sql_list([str(self.root / f.path) for f in parts])})"
-                if parts
-                else ""
-            )
+            older_files = _sql_list([str(self.root / f.path) for f in parts])
+            older = f" UNION ALL SELECT {columns} FROM read_parquet({older_files})" if parts else ""
             relative = f"daily/{day[:4]}/{day[5:7]}/{day[8:]}-{stem}.parquet"
             select = f"SELECT {columns} FROM fresh WHERE {_DAY} = '{day}'{older} ORDER BY published"
             self._publish(select, relative)
@@ -422,9 +423,15 @@ def _sql_list(paths: list[str]) -> str:
 def _acquire_lock(root: Path, owner: str) -> IO[str]:
     root.mkdir(parents=True, exist_ok=True)
     handle = open(root / "writer.lock", "a+")  # noqa: SIM115 - held for the writer's lifetime
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    deadline = time.monotonic() + 1.0  # `status` peeks at the lock for an instant
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() < deadline:
+                time.sleep(0.05)
+                continue
         handle.seek(0)
         holder = handle.read().strip() or "another process"
         handle.close()

@@ -15,10 +15,11 @@ def main() -> None:
 
 
 def _register() -> None:
-    from okta_alerts.cli import store_commands
+    from okta_alerts.cli import serve_command, store_commands
 
-    for command in store_commands.COMMANDS:
-        main.add_command(command)
+    for module in (serve_command, store_commands):
+        for command in module.COMMANDS:
+            main.add_command(command)
 
 
 _register()

@@ -1,0 +1,3 @@
+from okta_alerts.cli import main
+
+main()

@@ -1,0 +1,184 @@
+"""Group commit: many concurrent deliveries share one journal write and one fsync.
+
+Handlers hand a validated batch to :meth:`GroupCommitter.submit` and wait. One loop takes
+everything queued, writes it to the journal and fsyncs it on the journal thread, then wakes
+those handlers, which answer Okta. While one commit is on disk the next group gathers, so the
+cost of an fsync is shared by everyone who arrived during it. Pending bytes are bounded: when the
+disk falls behind, handlers wait to enqueue rather than growing memory. Sealing and compaction
+run on a second thread and never hold up acknowledgements.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+from okta_alerts.events import Batch
+from okta_alerts.store import COMPACT_SEGMENT_ROWS, JOURNAL_ROTATE_BYTES, StoreWriter
+from receiver.metrics import ReceiverMetrics
+
+log = logging.getLogger("okta_alerts.receiver")
+
+MAX_PENDING_BYTES = 64 * 1024 * 1024
+
+
+class StoreUnavailableError(Exception):
+    """The journal could not take a commit (disk full, I/O error)."""
+
+
+class GroupCommitter:
+    def __init__(
+        self,
+        writer: StoreWriter,
+        metrics: ReceiverMetrics,
+        seal_seconds: float,
+        compact_seconds: float,
+    ) -> None:
+        self.writer = writer
+        self.metrics = metrics
+        self.seal_seconds = seal_seconds
+        self.compact_seconds = compact_seconds
+        self._journal_thread = ThreadPoolExecutor(1, "okta-alerts-journal")
+        self._seal_thread = ThreadPoolExecutor(1, "okta-alerts-sealer")
+        self._queue: list[tuple[bytes, bytes, asyncio.Future[None]]] = []
+        self._queued_bytes = 0
+        self._wakeup = asyncio.Event()
+        self._drained = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self._unsealed: dict[Path, float] = {}  # closed journal → when its first ack happened
+        self._journal_first_ack: float | None = None
+        self._last_compact = time.monotonic()
+        self._compacting = False
+        self.last_received_at: datetime | None = None
+        self.events_acknowledged = 0
+        metrics.stored.set(writer.manifest.rows)
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="group-commit")
+
+    async def submit(self, batch: Batch) -> None:
+        """Return once ``batch`` is durable in the journal; raise StoreUnavailableError if not."""
+        if self._stopping:
+            raise StoreUnavailableError("the receiver is shutting down")
+        record = self.writer.next_record_id()
+        now = datetime.now(UTC)
+        line, keys = batch.record(record, now), batch.keys(record)
+        while self._queued_bytes + len(line) > MAX_PENDING_BYTES and self._queue:
+            self._drained.clear()
+            await self._drained.wait()
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((line, keys, future))
+        self._queued_bytes += len(line)
+        self.metrics.queue_depth.set(len(self._queue))
+        self._wakeup.set()
+        await future
+        self.last_received_at = now
+        self.events_acknowledged += len(batch.events)
+
+    async def stop(self) -> None:
+        """Commit what is queued, seal the journal, and wait for the sealer to finish."""
+        self._stopping = True
+        self._wakeup.set()
+        if self._task is not None:
+            await self._task
+        loop = asyncio.get_running_loop()
+        path = await loop.run_in_executor(self._journal_thread, self.writer.rotate)
+        if path is not None:
+            self._unsealed[path] = self._journal_first_ack or time.monotonic()
+            self._seal_thread.submit(self._seal, path)
+        await loop.run_in_executor(self._seal_thread, lambda: None)  # drain the sealer queue
+        self._journal_thread.shutdown()
+        self._seal_thread.shutdown()
+
+    @property
+    def seal_lag(self) -> float:
+        """Seconds since the oldest acknowledged event that readers cannot see yet."""
+        starts = list(self._unsealed.values())
+        if self._journal_first_ack is not None:
+            starts.append(self._journal_first_ack)
+        return time.monotonic() - min(starts) if starts else 0.0
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            timeout = max(0.0, self.writer.journal_opened + self.seal_seconds - time.monotonic())
+            if not self._queue and not self._stopping and timeout > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)
+            self._wakeup.clear()
+            if self._queue:
+                group, self._queue, self._queued_bytes = self._queue, [], 0
+                self.metrics.queue_depth.set(0)
+                self._drained.set()
+                await self._commit(loop, group)
+            elif self._stopping:
+                return
+            await self._maybe_rotate(loop)
+            self.metrics.seal_lag.set(self.seal_lag)
+
+    async def _commit(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        group: list[tuple[bytes, bytes, asyncio.Future[None]]],
+    ) -> None:
+        try:
+            await loop.run_in_executor(self._journal_thread, self._write, group)
+        except OSError as exc:
+            log.error("journal write failed: %s", exc)
+            error = StoreUnavailableError(f"the journal could not be written ({exc.strerror})")
+            for _, _, future in group:
+                if not future.done():
+                    future.set_exception(error)
+            return
+        self.metrics.commits.inc()
+        if self._journal_first_ack is None:
+            self._journal_first_ack = time.monotonic()
+        for _, _, future in group:
+            if not future.done():
+                future.set_result(None)
+
+    def _write(self, group: list[tuple[bytes, bytes, asyncio.Future[None]]]) -> None:
+        self.writer.append((line, keys) for line, keys, _ in group)
+        self.writer.sync()
+
+    async def _maybe_rotate(self, loop: asyncio.AbstractEventLoop) -> None:
+        now = time.monotonic()
+        due = now - self.writer.journal_opened >= self.seal_seconds
+        if due or self.writer.journal_bytes >= JOURNAL_ROTATE_BYTES:
+            path = await loop.run_in_executor(self._journal_thread, self.writer.rotate)
+            if path is not None:
+                self._unsealed[path] = self._journal_first_ack or now
+                self._journal_first_ack = None
+                self._seal_thread.submit(self._seal, path)
+        compact_due = now - self._last_compact >= self.compact_seconds
+        if not self._compacting and (
+            compact_due or self.writer.segment_rows >= COMPACT_SEGMENT_ROWS
+        ):
+            self._compacting = True
+            self._last_compact = now
+            self._seal_thread.submit(self._compact)
+
+    def _seal(self, path: Path) -> None:
+        try:
+            result = self.writer.seal(path)
+        except Exception:
+            log.exception("sealing %s failed; it stays in the journal and is retried", path.name)
+            return
+        self._unsealed.pop(path, None)
+        self.metrics.sealed.inc(result.stored)
+        self.metrics.stored.set(self.writer.manifest.rows)
+
+    def _compact(self) -> None:
+        try:
+            self.writer.compact()
+        except Exception:
+            log.exception("compaction failed; the segments stay readable and it is retried")
+        finally:
+            self._compacting = False
+            self.metrics.stored.set(self.writer.manifest.rows)

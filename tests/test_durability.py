@@ -1,0 +1,146 @@
+"""No loss under kill -9, and readers that never fail while the receiver ingests and compacts."""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+
+import okta_alerts
+from tests.conftest import free_port
+from tests.factories import envelope, make_event
+from tests.receiver_process import SECRET, running_receiver, start_receiver, stop_receiver
+
+HEADERS = {"Authorization": SECRET, "Content-Type": "application/json"}
+
+pytestmark = pytest.mark.slow
+
+
+def deliveries(count: int, size: int, tag: str) -> list[tuple[str, bytes, list[str]]]:
+    out = []
+    for i in range(count):
+        events = [make_event(uuid=f"{tag}-{i}-{j}") for j in range(size)]
+        out.append(
+            (
+                f"{tag}-{i}",
+                orjson.dumps(envelope(events, event_id=f"{tag}-{i}")),
+                [e["uuid"] for e in events],
+            )
+        )
+    return out
+
+
+async def send_all(
+    url: str,
+    items: list[tuple[str, bytes, list[str]]],
+    concurrency: int,
+    on_ack: object = None,
+    pace: float = 0.0,
+) -> tuple[dict[str, float], list[str]]:
+    """POST every delivery; return {delivery id: ack time} and the failures."""
+    acked: dict[str, float] = {}
+    failures: list[str] = []
+    gate = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(timeout=10) as client:
+
+        async def one(delivery_id: str, body: bytes) -> None:
+            async with gate:
+                try:
+                    answer = await client.post(url, content=body, headers=HEADERS)
+                except httpx.TransportError as exc:
+                    failures.append(f"{delivery_id}: {type(exc).__name__}")
+                    return
+                if answer.status_code == 200:
+                    acked[delivery_id] = time.time()
+                    if callable(on_ack):
+                        on_ack(len(acked))
+                else:
+                    failures.append(f"{delivery_id}: {answer.status_code} {answer.text}")
+                if pace:
+                    await asyncio.sleep(pace)
+
+        await asyncio.gather(*(one(d, b) for d, b, _ in items))
+    return acked, failures
+
+
+def test_kill_9_mid_stream_loses_nothing_acknowledged(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    items = deliveries(300, 20, "k9")
+    receiver = start_receiver(data, free_port(), tmp_path / "serve.log", seal_seconds="30")
+    killed = False
+
+    def kill_halfway(acks: int) -> None:
+        nonlocal killed
+        if acks >= 120 and not killed:
+            killed = True
+            os.kill(receiver.process.pid, signal.SIGKILL)
+
+    try:
+        acked, failures = asyncio.run(send_all(receiver.hook, items, 16, kill_halfway))
+    finally:
+        stop_receiver(receiver, signal.SIGKILL)
+    assert killed and 120 <= len(acked) < 300, (len(acked), failures[:3])
+    assert list((data / "events" / "journal").glob("*.ndjson")), "acks were only in the journal"
+
+    restarted = start_receiver(data, free_port(), tmp_path / "serve2.log")
+    assert stop_receiver(restarted) == 0
+    con = okta_alerts.connect(data)
+    stored = {u for (u,) in con.execute("SELECT uuid FROM events").fetchall()}
+    for delivery_id, _, uuids in items:
+        present = [u in stored for u in uuids]
+        if delivery_id in acked:
+            assert all(present), f"acknowledged {delivery_id} lost events"
+        else:
+            assert all(present) or not any(present), f"half of {delivery_id} stored"
+    assert con.execute("SELECT count(*) - count(DISTINCT uuid) FROM events").fetchone() == (0,)
+
+
+def test_readers_never_fail_while_the_receiver_ingests_and_compacts(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    seal_seconds = 0.5
+    items = deliveries(240, 25, "rd")
+    expected = 240 * 25
+    out = tmp_path / "reader.json"
+    with running_receiver(
+        data,
+        free_port(),
+        tmp_path / "serve.log",
+        seal_seconds=str(seal_seconds),
+        compact_seconds="1",
+        grace_seconds="2",
+    ) as receiver:
+        reader = subprocess.Popen(
+            [sys.executable, "-m", "tests.reader_loop", str(data), str(expected), "60", str(out)],
+            cwd=Path(__file__).parent.parent,
+        )
+        try:
+            started = time.time()
+            acked, failures = asyncio.run(send_all(receiver.hook, items, 4, pace=0.1))
+            reader.wait(70)
+        finally:
+            if reader.poll() is None:
+                reader.kill()
+        compactions = (data / "events" / "daily").rglob("*.parquet")
+        assert list(compactions), "the receiver compacted during the test"
+    assert failures == []
+    assert len(acked) == 240
+    assert time.time() - started > 5, "ingest ran long enough for several compactions"
+    result = orjson.loads(out.read_bytes())
+    assert result["errors"] == []
+    samples = result["samples"]
+    assert samples[-1][1] == expected, "every event arrived"
+    ack_times = sorted(acked.values())
+    margin = 2.0
+    for seen_at, total in samples:
+        due = bisect.bisect_right(ack_times, seen_at - seal_seconds - margin) * 25
+        assert total >= due, f"at {seen_at - started:.2f}s saw {total}, {due} were due"
+        assert total <= len(ack_times) * 25

@@ -1,0 +1,303 @@
+"""The store's writer path: extraction from messy events, duplicates, crashes, compaction."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+import okta_alerts
+from okta_alerts.config import Settings
+from okta_alerts.errors import StoreLockedError
+from okta_alerts.events import Batch, parse_delivery
+from okta_alerts.manifest import read_manifest
+from okta_alerts.store import StoreWriter, open_writer
+from tests.conftest import make_settings
+from tests.factories import envelope, make_event
+
+
+def count(settings: Settings, where: str = "true", view: str = "events") -> int:
+    con = okta_alerts.connect(settings.data_dir)
+    return con.execute(f"SELECT count(*) FROM {view} WHERE {where}").fetchone()[0]  # type: ignore[index]
+
+
+def row(settings: Settings, uuid: str) -> dict[str, Any]:
+    con = okta_alerts.connect(settings.data_dir)
+    cursor = con.execute("SELECT * FROM events WHERE uuid = ?", [uuid])
+    names = [d[0] for d in cursor.description or []]
+    values = cursor.fetchone()
+    assert values is not None, f"{uuid} not stored"
+    return dict(zip(names, values, strict=True))
+
+
+def seal(writer: StoreWriter, *batches: Batch) -> None:
+    for batch in batches:
+        writer.append_batch(batch)
+    path = writer.rotate()
+    assert path is not None
+    writer.seal(path)
+
+
+def _quirk(name: str) -> dict[str, Any]:
+    event = make_event(uuid=f"quirk-{name}")
+    if name == "ipchain-under-client":
+        event["client"]["ipAddress"] = None
+        event["client"]["ipChain"] = [{"ip": "198.51.100.9", "version": "V4"}]
+        del event["request"]
+    elif name == "ipchain-under-request":
+        event["client"]["ipAddress"] = None
+        event["request"] = {"ipChain": [{"ip": "198.51.100.10"}]}
+    elif name == "target-null":
+        event["target"] = None
+    elif name == "version-number":
+        event["version"] = 0
+    elif name == "postal-code-number":
+        event["client"]["geographicalContext"]["postalCode"] = 10013
+    elif name == "zone-null-string":
+        event["client"]["zone"] = "null"
+    elif name == "extra-keys":
+        event["insertionTimestamp"] = "2026-11-28T12:00:01Z"
+        event["device"] = {"id": "guo1", "os_platform": "WINDOWS"}
+    elif name == "unicode":
+        event["actor"]["displayName"] = "Zoë Ångström 李雷 🚀"
+        event["actor"]["alternateId"] = "zoë@example.com"
+    elif name == "long-user-agent":
+        event["client"]["userAgent"]["rawUserAgent"] = "Mozilla/5.0 " + "A" * 20_000
+    elif name == "nulls-for-objects":
+        event["client"] = None
+        event["securityContext"] = None
+        event["actor"] = None
+        event["outcome"] = None
+    elif name == "wrong-types":
+        event["securityContext"] = {"asNumber": "7922", "isProxy": "true"}
+        event["client"]["geographicalContext"]["geolocation"] = {"lat": "37.5", "lon": None}
+        event["target"] = {"id": "not-a-list"}
+    return event
+
+
+QUIRKS: list[tuple[str, dict[str, Any]]] = [
+    ("ipchain-under-client", {"client_ip": "198.51.100.9"}),
+    ("ipchain-under-request", {"client_ip": "198.51.100.10"}),
+    ("target-null", {"targets": None, "target_user_id": None, "target_app_name": None}),
+    ("version-number", {"event_type": "user.session.start"}),
+    ("postal-code-number", {"geo_country": "United States"}),
+    ("zone-null-string", {"client_zone": None}),
+    ("extra-keys", {"actor_alternate_id": "jane.doe@example.com"}),
+    (
+        "unicode",
+        {"actor_display_name": "Zoë Ångström 李雷 🚀", "actor_alternate_id": "zoë@example.com"},
+    ),
+    ("long-user-agent", {"client_user_agent": "Mozilla/5.0 " + "A" * 20_000}),
+    (
+        "nulls-for-objects",
+        {"client_ip": "203.0.113.7", "actor_id": None, "as_number": None, "outcome_result": None},
+    ),
+    (
+        "wrong-types",
+        {"as_number": 7922, "is_proxy": True, "geo_lat": 37.5, "geo_lon": None, "targets": None},
+    ),
+]
+
+
+def test_payload_quirks_are_stored_with_the_right_columns(settings: Settings) -> None:
+    events = [_quirk(name) for name, _ in QUIRKS]
+    batch = parse_delivery(orjson.dumps(envelope(events, event_id="quirks")))
+    with open_writer(settings) as writer:
+        seal(writer, batch)
+        for name, expected in QUIRKS:
+            stored = row(settings, f"quirk-{name}")
+            assert {k: stored[k] for k in expected} == expected, name
+        writer.compact()
+    for event, (name, expected) in zip(events, QUIRKS, strict=True):  # same after compaction
+        stored = row(settings, f"quirk-{name}")
+        assert {k: stored[k] for k in expected} == expected, name
+        assert orjson.loads(stored["raw"]) == event
+
+
+def test_targets_and_users_are_found_by_type_not_position(settings: Settings) -> None:
+    event = make_event(
+        "application.provision.user.push",
+        app="Salesforce.com",
+        app_id="0oa1",
+        user="ann@example.com",
+        user_type="AppUser",
+        result="FAILURE",
+    )
+    event["target"].reverse()
+    with open_writer(settings) as writer:
+        seal(writer, Batch("d", [event]))
+        stored = row(settings, event["uuid"])
+    assert stored["target_app_name"] == "Salesforce.com"
+    assert stored["target_app_id"] == "0oa1"
+    assert stored["target_user_login"] == "ann@example.com"
+    assert stored["published"] == datetime(2026, 11, 28, 12, tzinfo=UTC)
+    assert stored["delivery_id"] == "d"
+
+
+def test_duplicates_are_visible_once_across_segments_and_compaction(settings: Settings) -> None:
+    events = [make_event(actor=f"u{i}@example.com") for i in range(10)]
+    delivery = Batch("same", events)
+    with open_writer(settings) as writer:
+        seal(writer, delivery, delivery, delivery)  # one delivery sent 3 times
+        assert count(settings) == 10
+        seal(writer, Batch("other", [events[3], make_event()]))  # repeat lands in segment 2
+        assert len(read_manifest(settings.events_dir).segments) == 2
+        assert count(settings) == 11
+        writer.compact()
+        assert read_manifest(settings.events_dir).segments == []
+        assert count(settings) == 11
+        seal(writer, Batch("late", [events[0], events[9]]))  # retries after compaction
+        assert count(settings) == 11
+        writer.compact()
+    assert count(settings) == 11
+    con = okta_alerts.connect(settings.data_dir)
+    assert con.execute("SELECT count(DISTINCT uuid) FROM events").fetchone() == (11,)
+    first = con.execute("SELECT delivery_id FROM events WHERE uuid = ?", [events[3]["uuid"]])
+    assert first.fetchone() == ("same",)
+
+
+def test_a_delivery_repeating_an_event_inside_itself_stores_it_once(settings: Settings) -> None:
+    event = make_event()
+    batch = parse_delivery(orjson.dumps(envelope([event, event, make_event()])))
+    assert len(batch.events) == 2
+    with open_writer(settings) as writer:
+        seal(writer, batch)
+    assert count(settings) == 2
+
+
+def test_a_second_writer_on_the_same_data_dir_is_refused(settings: Settings) -> None:
+    with open_writer(settings, owner="first writer"), pytest.raises(StoreLockedError) as caught:
+        StoreWriter(settings, owner="second writer")
+    assert "first writer" in str(caught.value)
+    assert "stop it first" in str(caught.value)
+
+
+def test_a_hot_file_left_by_a_crash_is_recovered(settings: Settings) -> None:
+    acknowledged = [make_event() for _ in range(20)]
+    writer = StoreWriter(settings, owner="crashing")
+    writer.append_batch(Batch("d1", acknowledged))
+    writer.sync()
+    journal = next((settings.events_dir / "journal").glob("*.ndjson"))
+    writer.close(seal=False)  # the process died: nothing sealed, lock released by the kernel
+    with open(journal, "ab") as handle:  # a write torn by the crash, never acknowledged
+        handle.write(b'{"record": "torn", "delivery_id": null, "events": [{"uuid": "tor')
+    (settings.events_dir / "journal" / journal.with_suffix(".keys").name).unlink(missing_ok=True)
+    assert count(settings) == 0
+    with open_writer(settings) as recovered:
+        assert sum(r.stored for r in recovered.recovered) == 20
+    assert count(settings) == 20
+    assert list((settings.events_dir / "journal").glob("*.ndjson")) == []
+
+
+def test_an_interrupted_compaction_is_rolled_back(settings: Settings) -> None:
+    with open_writer(settings) as writer:
+        seal(writer, Batch("d", [make_event() for _ in range(5)]))
+    orphan = settings.events_dir / "daily" / "2026" / "11" / "28-999.parquet"
+    orphan.parent.mkdir(parents=True, exist_ok=True)
+    orphan.write_bytes(b"PAR1 half written")
+    with open_writer(settings):
+        assert not orphan.exists()
+    assert count(settings) == 5
+
+
+def test_compaction_retires_files_and_deletes_them_after_the_grace_period(data_dir: Path) -> None:
+    settings = make_settings(data_dir, grace_seconds=3600)
+    with open_writer(settings) as writer:
+        seal(writer, Batch("d", [make_event() for _ in range(5)]))
+        segment = settings.events_dir / read_manifest(settings.events_dir).segments[0].path
+        reader = okta_alerts.connect(data_dir)
+        writer.compact()
+        assert segment.exists(), "replaced files stay for readers in flight"
+        assert [r.path for r in writer.manifest.retired] == [
+            segment.relative_to(settings.events_dir).as_posix()
+        ]
+        assert reader.execute("SELECT count(*) FROM events").fetchone() == (5,)
+    shorter = make_settings(data_dir, grace_seconds=0)
+    with open_writer(shorter) as writer:
+        writer.compact()
+        assert not segment.exists()
+        assert writer.manifest.retired == []
+
+
+def test_compaction_drops_events_past_the_retention(data_dir: Path) -> None:
+    settings = make_settings(data_dir, retention_days=30)
+    now = datetime.now(UTC)
+    old = [make_event(published=now - timedelta(days=40)) for _ in range(3)]
+    recent = [make_event(published=now - timedelta(days=2)) for _ in range(4)]
+    with open_writer(settings) as writer:
+        seal(writer, Batch("d", old + recent))
+        writer.compact()
+    assert count(settings) == 4
+
+
+def test_daily_files_hold_one_utc_day_each(settings: Settings) -> None:
+    edge = datetime(2026, 11, 27, 23, 59, 59, 999000, tzinfo=UTC)
+    events = [make_event(published=edge), make_event(published=edge + timedelta(milliseconds=1))]
+    with open_writer(settings) as writer:
+        seal(writer, Batch("d", events))
+        writer.compact()
+        days = sorted(f.day for f in writer.manifest.daily)  # type: ignore[type-var]
+    assert days == ["2026-11-27", "2026-11-28"]
+    assert count(settings) == 2
+
+
+def test_connect_on_a_data_dir_without_a_store_shows_empty_views(tmp_path: Path) -> None:
+    con = okta_alerts.connect(tmp_path / "nothing-here")
+    for view in ("events", "lockouts", "unlocks", "assignment_errors"):
+        assert con.execute(f"SELECT count(*) FROM {view}").fetchone() == (0,)
+    assert not (tmp_path / "nothing-here").exists(), "readers never write"
+
+
+def test_views_classify_event_types(settings: Settings, fill_store: Any) -> None:
+    fill_store(
+        [
+            make_event("user.account.lock", result="FAILURE", reason="LOCKED_OUT"),
+            make_event("user.account.lock.limit"),
+            make_event("user.account.unlock"),
+            make_event("user.account.unlock_by_admin"),
+            make_event(
+                "application.provision.user.push",
+                result="FAILURE",
+                app="Box",
+                user="ann@example.com",
+                reason="Matching user not found",
+            ),
+            make_event(
+                "application.provision.user.push",
+                result="SUCCESS",
+                app="Box",
+                user="bob@example.com",
+            ),
+            make_event("application.integration.rate_limit_exceeded", result="SUCCESS", app="Zoom"),
+            make_event(
+                "application.user_membership.add",
+                result="FAILURE",
+                app="Slack",
+                display_message="Automatic provisioning of user Ann to app Slack failed: "
+                "User already exists",
+            ),
+        ]
+    )
+    assert count(settings, view="lockouts") == 2
+    assert count(settings, view="unlocks") == 2
+    con = okta_alerts.connect(settings.data_dir)
+    errors = con.execute(
+        "SELECT app_name, user_login, reason FROM assignment_errors ORDER BY app_name"
+    ).fetchall()
+    assert errors == [
+        ("Box", "ann@example.com", "Matching user not found"),
+        ("Slack", "jane.doe@example.com", "User already exists"),
+        ("Zoom", "jane.doe@example.com", "application.integration.rate_limit_exceeded"),
+    ]
+
+
+def test_journal_files_are_private(settings: Settings) -> None:
+    with open_writer(settings) as writer:
+        writer.append_batch(Batch("d", [make_event()]))
+        writer.sync()
+        journal = next((settings.events_dir / "journal").glob("*.ndjson"))
+        assert os.stat(journal).st_mode & 0o077 == 0
