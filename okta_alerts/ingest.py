@@ -38,7 +38,7 @@ def open_events_file(path: Path) -> IO[bytes]:
     handle = open(path, "rb")  # noqa: SIM115 - returned to the caller
     if handle.read(2) == b"\x1f\x8b":
         handle.close()
-        return gzip.open(path, "rb")
+        return gzip.open(path, "rb")  # type: ignore[return-value]
     handle.seek(0)
     return handle
 

@@ -15,9 +15,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from okta_alerts.cli import serve_command, store_commands
+    from okta_alerts.cli import demo_command, serve_command, store_commands
 
-    for module in (serve_command, store_commands):
+    for module in (serve_command, store_commands, demo_command):
         for command in module.COMMANDS:
             main.add_command(command)
 
