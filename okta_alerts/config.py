@@ -70,7 +70,9 @@ class Settings(BaseSettings):
             try:
                 value = orjson.loads(value) if value.strip() else {}
             except orjson.JSONDecodeError as exc:
-                raise ValueError(f'must be a JSON object like {{"X-Okta-Org": "acme"}} ({exc})')
+                raise ValueError(
+                    f'must be a JSON object like {{"X-Okta-Org": "acme"}} ({exc})'
+                ) from None
         if isinstance(value, dict) and not all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()
         ):
@@ -99,7 +101,9 @@ class Settings(BaseSettings):
         cls,
         settings_cls: type[BaseSettings],
         init_settings: PydanticBaseSettingsSource,
-        *sources: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Only explicit values: load_settings does the layering so tests can pass a dict.
         return (init_settings,)
