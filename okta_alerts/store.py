@@ -19,6 +19,7 @@ are complete and never written again; each ``uuid`` is visible once (a sealed se
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import shutil
@@ -70,6 +71,8 @@ class StoreWriter:
         self._seal_lock = threading.Lock()
         self._boot = f"{time.time_ns():x}"
         self._records = 0
+        self.failed = False  # the current journal saw a failed write: rotate and rebuild its keys
+        self._suspect: set[Path] = set()
         for sub in ("journal", "segments", "daily", "tmp"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         self._db = _writer_db(self.root / "tmp")
@@ -86,21 +89,34 @@ class StoreWriter:
         return f"{self._boot}.{self._records}"
 
     def append(self, batches: Iterable[tuple[bytes, bytes]]) -> None:
-        """Append (journal line, key lines) pairs; not durable until :meth:`sync`."""
+        """Append (journal line, key lines) pairs; not durable until :meth:`sync`.
+
+        After a failure (disk full, I/O error) the journal is marked *suspect*: the next
+        :meth:`rotate` closes it, and sealing cuts any torn tail and rebuilds its uuid index from
+        the journal itself, so events of a failed (unacknowledged) write never count as stored.
+        """
         lines, keys = [], []
         for line, key in batches:
             lines.append(line)
             keys.append(key)
-        self._journal.append(b"".join(lines))
-        self._keys.write(b"".join(keys))
+        try:
+            self._journal.append(b"".join(lines))
+            self._keys.write(b"".join(keys))
+        except OSError:
+            self.failed = True
+            raise
 
     def append_batch(self, batch: Batch) -> None:
         record = self.next_record_id()
         self.append([(batch.record(record), batch.keys(record))])
 
     def sync(self) -> None:
-        self._keys.flush()
-        self._journal.sync()
+        try:
+            self._keys.flush()
+            self._journal.sync()
+        except OSError:
+            self.failed = True
+            raise
 
     @property
     def journal_bytes(self) -> int:
@@ -109,12 +125,21 @@ class StoreWriter:
     def rotate(self) -> Path | None:
         """Close the current journal if it has data and start a new one; return the closed path."""
         self.journal_opened = time.monotonic()
-        if self._journal.size == 0:
+        if self._journal.size == 0 and not self.failed:
             return None
-        self.sync()
-        self._journal.close()
-        self._keys.close()
         closed = self._journal.path
+        try:
+            self._journal.sync()
+        except OSError:
+            self.failed = True
+        try:
+            self._keys.close()
+        except OSError:
+            self.failed = True
+        self._journal.close()
+        if self.failed:
+            self._suspect.add(closed)
+            self.failed = False
         self._seq += 1
         self._journal, self._keys = self._open_journal()
         return closed
@@ -124,7 +149,12 @@ class StoreWriter:
     def seal(self, journal: Path) -> SealResult:
         """Publish a closed journal as a segment, listing its repeats of sealed events."""
         with self._seal_lock:
-            return self._seal(journal, rebuild_keys=False)
+            suspect = journal in self._suspect
+            if suspect:
+                repair_tail(journal)
+            result = self._seal(journal, rebuild_keys=suspect)
+            self._suspect.discard(journal)
+            return result
 
     def compact(self, now: datetime | None = None) -> int:
         """Merge segments into daily parts, drop expired days; return the files replaced."""
@@ -138,17 +168,20 @@ class StoreWriter:
         return sum(f.rows for f in self.manifest.segments)
 
     def close(self, seal: bool = True) -> None:
-        """Seal and compact what is left (unless ``seal`` is False) and release the lock."""
+        """Seal what is left (unless ``seal`` is False, as in a crash) and release the lock.
+
+        Compaction is left to the next start or to :meth:`compact`, so shutdown stays quick.
+        """
         if self._lock_file.closed:
             return
         try:
             path = self.rotate() if seal else None
             self._journal.close()
-            self._keys.close()
+            with contextlib.suppress(OSError):
+                self._keys.close()
             if seal:
                 if path is not None:
                     self.seal(path)
-                self.compact()
                 for leftover in (self._journal.path, self._keys_path(self._journal.path)):
                     if leftover.exists() and leftover.stat().st_size == 0:
                         leftover.unlink()
@@ -448,7 +481,7 @@ def _acquire_lock(root: Path, owner: str) -> IO[str]:
 
 @contextmanager
 def open_writer(settings: Settings, owner: str = "okta-alerts") -> Iterator[StoreWriter]:
-    """Own the data directory's store for the block; seal and compact everything at exit."""
+    """Own the data directory's store for the block; seal what was written at exit."""
     writer = StoreWriter(settings, owner)
     try:
         yield writer
@@ -468,9 +501,15 @@ def write_batches(settings: Settings, batches: Iterable[Batch], progress: bool =
             writer.append_batch(batch)
             total += len(batch.events)
             if writer.journal_bytes >= JOURNAL_ROTATE_BYTES:
+                writer.sync()
                 path = writer.rotate()
                 if path is not None:
                     writer.seal(path)
                 if writer.segment_rows >= COMPACT_SEGMENT_ROWS:
                     writer.compact()
+        writer.sync()
+        path = writer.rotate()
+        if path is not None:
+            writer.seal(path)
+        writer.compact()
     return total

@@ -52,6 +52,7 @@ class GroupCommitter:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._unsealed: dict[Path, float] = {}  # closed journal → when its first ack happened
+        self._sealing: set[Path] = set()  # handed to the sealer, not finished
         self._journal_first_ack: float | None = None
         self._last_compact = time.monotonic()
         self._compacting = False
@@ -88,10 +89,16 @@ class GroupCommitter:
         if self._task is not None:
             await self._task
         loop = asyncio.get_running_loop()
-        path = await loop.run_in_executor(self._journal_thread, self.writer.rotate)
+        try:
+            path = await loop.run_in_executor(self._journal_thread, self.writer.rotate)
+        except OSError as exc:
+            log.error("could not close the journal (%s); it is sealed on the next start", exc)
+            path = None
         if path is not None:
             self._unsealed[path] = self._journal_first_ack or time.monotonic()
-            self._seal_thread.submit(self._seal, path)
+        for unsealed in list(self._unsealed):
+            if unsealed not in self._sealing:
+                self._seal_thread.submit(self._seal, unsealed)
         await loop.run_in_executor(self._seal_thread, lambda: None)  # drain the sealer queue
         self._journal_thread.shutdown()
         self._seal_thread.shutdown()
@@ -150,12 +157,19 @@ class GroupCommitter:
     async def _maybe_rotate(self, loop: asyncio.AbstractEventLoop) -> None:
         now = time.monotonic()
         due = now - self.writer.journal_opened >= self.seal_seconds
-        if due or self.writer.journal_bytes >= JOURNAL_ROTATE_BYTES:
-            path = await loop.run_in_executor(self._journal_thread, self.writer.rotate)
+        if due or self.writer.failed or self.writer.journal_bytes >= JOURNAL_ROTATE_BYTES:
+            try:
+                path = await loop.run_in_executor(self._journal_thread, self.writer.rotate)
+            except OSError as exc:
+                log.error("could not start a new journal (%s); retrying", exc.strerror)
+                return
             if path is not None:
                 self._unsealed[path] = self._journal_first_ack or now
                 self._journal_first_ack = None
-                self._seal_thread.submit(self._seal, path)
+            for unsealed in list(self._unsealed):
+                if unsealed not in self._sealing:
+                    self._sealing.add(unsealed)
+                    self._seal_thread.submit(self._seal, unsealed)
         compact_due = now - self._last_compact >= self.compact_seconds
         if not self._compacting and (
             compact_due or self.writer.segment_rows >= COMPACT_SEGMENT_ROWS
@@ -167,9 +181,11 @@ class GroupCommitter:
     def _seal(self, path: Path) -> None:
         try:
             result = self.writer.seal(path)
-        except Exception:
-            log.exception("sealing %s failed; it stays in the journal and is retried", path.name)
+        except Exception as exc:
+            log.error("sealing %s failed (%s); it stays in the journal and is retried", path.name, exc)
             return
+        finally:
+            self._sealing.discard(path)
         self._unsealed.pop(path, None)
         self.metrics.sealed.inc(result.stored)
         self.metrics.stored.set(self.writer.manifest.rows)

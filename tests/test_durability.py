@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import bisect
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -144,3 +146,54 @@ def test_readers_never_fail_while_the_receiver_ingests_and_compacts(tmp_path: Pa
         due = bisect.bisect_right(ack_times, seen_at - seal_seconds - margin) * 25
         assert total >= due, f"at {seen_at - started:.2f}s saw {total}, {due} were due"
         assert total <= len(ack_times) * 25
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 6 MiB tmpfs: a disk that really fills up."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a tmpfs needs root")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(disk)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_a_full_disk_answers_503_and_loses_nothing(tmp_path: Path, tiny_disk: Path) -> None:
+    data = tiny_disk / "data"
+    items = deliveries(80, 40, "full")
+    with running_receiver(data, free_port(), tmp_path / "serve.log", seal_seconds="60") as rx:
+        filler = tiny_disk / "filler"
+        free = shutil.disk_usage(tiny_disk).free
+        filler.write_bytes(b"\0" * (free - 400_000))
+        acked: list[str] = []
+        refused: tuple[str, bytes, list[str]] | None = None
+        for delivery_id, body, uuids in items:
+            answer = httpx.post(rx.hook, content=body, headers=HEADERS, timeout=10)
+            if answer.status_code == 503:
+                assert answer.json()["error"] == "store_unavailable"
+                assert "retries" in answer.json()["detail"]
+                refused = (delivery_id, body, uuids)
+                break
+            assert answer.status_code == 200
+            acked.append(delivery_id)
+        assert refused is not None, "the disk never filled up"
+        assert httpx.get(rx.url + "/healthz").status_code == 200
+        filler.unlink()
+        # Okta retries the refused delivery once: it must be taken now, not seen as a duplicate.
+        assert httpx.post(rx.hook, content=refused[1], headers=HEADERS).status_code == 200
+        acked.append(refused[0])
+    assert rx.process.returncode == 0, rx.output()
+    con = okta_alerts.connect(data)
+    stored = {u for (u,) in con.execute("SELECT uuid FROM events").fetchall()}
+    expected = {u for d, _, uuids in items if d in acked for u in uuids}
+    assert stored == expected
