@@ -413,7 +413,8 @@ def _keys_from_index(path: Path) -> str:
     return (
         f"SELECT uuid, CAST(published AS TIMESTAMPTZ) AS published, record, "
         f"row_number() OVER () AS ord FROM read_csv('{path}', delim='\\t', header=false, "
-        f"quote='', escape='', columns={{uuid: 'VARCHAR', published: 'VARCHAR', record: 'VARCHAR'}})"
+        f"quote='', escape='', "
+        f"columns={{uuid: 'VARCHAR', published: 'VARCHAR', record: 'VARCHAR'}})"
     )
 
 

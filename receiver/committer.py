@@ -182,7 +182,7 @@ class GroupCommitter:
         try:
             result = self.writer.seal(path)
         except Exception as exc:
-            log.error("sealing %s failed (%s); it stays in the journal and is retried", path.name, exc)
+            log.error("sealing %s failed (%s); it stays and is retried", path.name, exc)
             return
         finally:
             self._sealing.discard(path)
