@@ -45,7 +45,7 @@ JOURNAL_ROTATE_BYTES = 64 * 1024 * 1024  # seal early under load
 COMPACT_SEGMENT_ROWS = 1_000_000  # compact at once when this many rows wait in segments
 PART_MAX_ROWS = 500_000  # a daily part this large is left alone; new rows start a new part
 WRITER_MEMORY_LIMIT = "1GB"
-DAILY_PARQUET = "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 9, ROW_GROUP_SIZE 61440"
+DAILY_PARQUET = "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 3, ROW_GROUP_SIZE 122880"
 
 
 @dataclass(frozen=True, slots=True)
