@@ -490,7 +490,7 @@ def open_writer(settings: Settings, owner: str = "okta-alerts") -> Iterator[Stor
         writer.close(seal=True)
 
 
-def write_batches(settings: Settings, batches: Iterable[Batch], progress: bool = False) -> int:
+def write_batches(settings: Settings, batches: Iterable[Batch]) -> int:
     """Store ``batches`` through the writer path; when this returns they are visible to readers.
 
     Returns the number of events received (duplicates of stored events are not stored again).
