@@ -2,15 +2,17 @@
 
 A delivery is accepted or rejected whole. The envelope and the three keys every event needs
 (``uuid``, ``eventType``, ``published``) are checked strictly; everything else in an event is kept
-as it came (the raw JSON is stored) and columns are extracted tolerantly when sealing.
+as it came and columns are extracted tolerantly at compaction. The receiver validates with a
+msgspec schema that reads only those keys (the rest is skipped without building Python objects)
+and journals the body as received, so a delivery costs little CPU before its acknowledgement.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 import orjson
 
 from okta_alerts.errors import DeliveryError
@@ -19,32 +21,105 @@ REQUIRED_KEYS = ("uuid", "eventType", "published")
 MAX_UUID_LENGTH = 128
 
 
-@dataclass(frozen=True, slots=True)
+class _Event(msgspec.Struct):
+    uuid: str
+    eventType: str  # Okta's key names
+    published: str
+
+
+class _Data(msgspec.Struct):
+    events: list[_Event]
+
+
+class _Envelope(msgspec.Struct):
+    data: _Data
+    eventId: Any = None
+
+
+_DECODER = msgspec.json.Decoder(_Envelope)
+
+
 class Batch:
     """Validated events ready for the journal: one journal record.
 
-    Events inside one batch have distinct ``uuid`` values (``dedupe_events``).
+    Built either from event dicts (ingest, backfill, simulator) or, by :func:`parse_delivery`,
+    from a delivery body kept as received. Events inside one batch have distinct ``uuid`` values.
     """
 
-    delivery_id: str | None
-    events: list[dict[str, Any]]
+    __slots__ = ("_envelope", "_events", "_keys", "delivery_id")
+
+    def __init__(
+        self,
+        delivery_id: str | None,
+        events: list[dict[str, Any]] | None = None,
+        *,
+        envelope: bytes | None = None,
+        keys: list[tuple[str, str]] | None = None,
+    ) -> None:
+        self.delivery_id = delivery_id
+        self._events = events
+        self._envelope = envelope  # the delivery's JSON, without line breaks
+        self._keys = (
+            keys if keys is not None else [(e["uuid"], e["published"]) for e in events or []]
+        )
+
+    @property
+    def size(self) -> int:
+        return len(self._keys)
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        if self._events is None:
+            assert self._envelope is not None
+            self._events = orjson.loads(self._envelope)["data"]["events"]
+        return self._events
 
     def record(self, record_id: str, received_at: datetime | None = None) -> bytes:
         """The journal line for this batch (newline-terminated)."""
         when = (received_at or datetime.now(UTC)).isoformat()
-        line = {
-            "record": record_id,
-            "delivery_id": self.delivery_id,
-            "received_at": when,
-            "events": self.events,
-        }
-        return orjson.dumps(line) + b"\n"
+        head = {"record": record_id, "delivery_id": self.delivery_id, "received_at": when}
+        body = self._envelope
+        if body is None:
+            body = orjson.dumps({"data": {"events": self._events or []}})
+        return orjson.dumps(head)[:-1] + b',"body":' + body + b"}\n"
 
     def keys(self, record_id: str) -> bytes:
         """Index lines ``uuid<TAB>published<TAB>record`` for the writer's duplicate check."""
-        return "".join(
-            f"{e['uuid']}\t{e['published']}\t{record_id}\n" for e in self.events
-        ).encode()
+        return "".join(f"{u}\t{p}\t{record_id}\n" for u, p in self._keys).encode()
+
+
+def parse_delivery(body: bytes) -> Batch:
+    """Validate an event-hook POST body; raise :class:`DeliveryError` (status 400) if bad."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DeliveryError(400, "invalid_json", f"the body is not UTF-8 ({exc.reason})") from None
+    try:
+        envelope = _DECODER.decode(body)
+    except msgspec.ValidationError as exc:
+        message, _, where = str(exc).partition(" - at `$")
+        where = where.rstrip("`")
+        if where.startswith(".data.events["):
+            raise DeliveryError(400, "invalid_event", f"{where[1:]}: {message}") from None
+        place = f" at `{where[1:]}`" if where else ""
+        raise DeliveryError(
+            400, "invalid_envelope", f'{message}{place}; expected {{"data": {{"events": [...]}}}}'
+        ) from None
+    except msgspec.DecodeError as exc:
+        raise DeliveryError(400, "invalid_json", f"the body is not valid JSON ({exc})") from None
+    keys = []
+    for index, event in enumerate(envelope.data.events):
+        problem = _key_problem(event.uuid, event.eventType, event.published)
+        if problem:
+            raise DeliveryError(400, "invalid_event", f"data.events[{index}]: {problem}")
+        keys.append((event.uuid, event.published))
+    delivery_id = envelope.eventId if isinstance(envelope.eventId, str) else None
+    if len({uuid for uuid, _ in keys}) != len(keys):  # a repeat inside one delivery: keep the first
+        events = dedupe_events(orjson.loads(body)["data"]["events"])
+        return Batch(delivery_id, events)
+    if b"\n" in body or b"\r" in body:  # whitespace between tokens; never inside JSON strings
+        body = body.replace(b"\r", b" ").replace(b"\n", b" ")
+    return Batch(delivery_id, envelope=body, keys=keys)
 
 
 def dedupe_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -58,45 +133,26 @@ def dedupe_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return unique if len(unique) != len(events) else events
 
 
-def parse_delivery(body: bytes) -> Batch:
-    """Validate an event-hook POST body; raise :class:`DeliveryError` (status 400) if bad."""
-    try:
-        envelope = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise DeliveryError(400, "invalid_json", f"the body is not valid JSON ({exc})") from None
-    if not isinstance(envelope, dict):
-        raise DeliveryError(400, "invalid_envelope", "the body must be a JSON object")
-    data = envelope.get("data")
-    if not isinstance(data, dict):
-        raise DeliveryError(
-            400, "invalid_envelope", "`data` must be an object with an `events` list"
-        )
-    events = data.get("events")
-    if not isinstance(events, list):
-        raise DeliveryError(400, "invalid_envelope", "`data.events` must be a list of events")
-    for index, event in enumerate(events):
-        problem = event_problem(event)
-        if problem:
-            raise DeliveryError(400, "invalid_event", f"data.events[{index}]: {problem}")
-    delivery_id = envelope.get("eventId")
-    return Batch(delivery_id if isinstance(delivery_id, str) else None, dedupe_events(events))
-
-
 def event_problem(event: Any) -> str | None:
     """Why ``event`` cannot be stored, or None when it can."""
     if not isinstance(event, dict):
         return f"must be an object, not {_json_type(event)}"
     for key in REQUIRED_KEYS:
         value = event.get(key)
-        if not isinstance(value, str) or not value.strip():
+        if not isinstance(value, str):
             if key not in event:
                 return f"`{key}` is missing"
-            return f"`{key}` must be a non-empty string, not {_json_type(value)}"
-    uuid = event["uuid"]
+            return f"`{key}` must be a string, not {_json_type(value)}"
+    return _key_problem(event["uuid"], event["eventType"], event["published"])
+
+
+def _key_problem(uuid: str, event_type: str, published: str) -> str | None:
+    if not uuid.strip() or not event_type.strip():
+        return "`uuid` and `eventType` must not be empty"
     if len(uuid) > MAX_UUID_LENGTH or not uuid.isprintable() or " " in uuid:
         return f"`uuid` must be up to {MAX_UUID_LENGTH} printable characters without spaces"
-    if not is_timestamp(event["published"]):
-        return f"`published` must be an ISO-8601 time, not {event['published'][:40]!r}"
+    if not is_timestamp(published):
+        return f"`published` must be an ISO-8601 time, not {published[:40]!r}"
     return None
 
 

@@ -402,9 +402,10 @@ def extract_columns() -> str:
 def segment_source(paths: list[str], max_object: int = 1 << 26) -> str:
     """A relation of (_record, delivery_id, received_at, raw) over journal/segment files."""
     return (
-        f"(SELECT record AS _record, delivery_id, received_at, unnest(events) AS raw "
+        f"(SELECT record AS _record, delivery_id, received_at, unnest(body.data.events) AS raw "
         f"FROM read_ndjson({_sql_list(paths)}, columns={{record: 'VARCHAR', "
-        f"delivery_id: 'VARCHAR', received_at: 'TIMESTAMPTZ', events: 'JSON[]'}}, "
+        f"delivery_id: 'VARCHAR', received_at: 'TIMESTAMPTZ', "
+        f"body: 'STRUCT(data STRUCT(events JSON[]))'}}, "
         f"format='newline_delimited', maximum_object_size={max_object}))"
     )
 
@@ -500,7 +501,7 @@ def write_batches(settings: Settings, batches: Iterable[Batch]) -> int:
     with open_writer(settings, owner="okta-alerts ingest") as writer:
         for batch in batches:
             writer.append_batch(batch)
-            total += len(batch.events)
+            total += batch.size
             if writer.journal_bytes >= JOURNAL_ROTATE_BYTES:
                 writer.sync()
                 path = writer.rotate()

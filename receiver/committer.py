@@ -80,7 +80,7 @@ class GroupCommitter:
         self._wakeup.set()
         await future
         self.last_received_at = now
-        self.events_acknowledged += len(batch.events)
+        self.events_acknowledged += batch.size
 
     async def stop(self) -> None:
         """Commit what is queued, seal the journal, and wait for the sealer to finish."""

@@ -99,6 +99,16 @@ def _without(key: str) -> dict[str, Any]:
 BAD_BODIES: list[tuple[str, bytes | Any, str]] = [
     ("not-json", b'{"data": {"events": [', "invalid_json"),
     ("not-utf8", b"\xff\xfe{}", "invalid_json"),
+    (
+        "not-utf8-in-an-ignored-field",
+        orjson.dumps(envelope([make_event(note="NOTE")])).replace(b"NOTE", b"\xff\xfe"),
+        "invalid_json",
+    ),
+    (
+        "not-json-deep",
+        b'{"data": {"events": [' + b"[" * 5000 + b"]" * 5000 + b"]}}",
+        "invalid_event",
+    ),
     ("array", [make_event()], "invalid_envelope"),
     ("string", "hello", "invalid_envelope"),
     ("no-data", {"eventType": "com.okta.event_hook"}, "invalid_envelope"),
