@@ -64,6 +64,8 @@ def post_deliveries(
     progress: bool = False,
 ) -> PostResult:
     """Verify ``url`` like Okta, then POST every envelope with at most ``concurrency`` in flight."""
+    if concurrency < 1:
+        raise OktaAlertsError(f"concurrency must be at least 1, not {concurrency}")
     if not url.startswith(("http://", "https://")):
         raise OktaAlertsError(f"the hook URL must start with http:// or https://, not {url[:40]!r}")
     result = PostResult()
@@ -72,7 +74,7 @@ def post_deliveries(
     with ExitStack() as stack:
         client = stack.enter_context(httpx.Client(timeout=timeout, limits=limits))
         verify(client, url, headers)
-        pool = stack.enter_context(ThreadPoolExecutor(max_workers=max(1, concurrency)))
+        pool = stack.enter_context(ThreadPoolExecutor(max_workers=concurrency))
         bar = stack.enter_context(_Progress(progress))
         pending: set[Future[tuple[int, int | None, str | None, int]]] = set()
         post_headers = {**BASE_HEADERS, "Content-Type": "application/json", **headers}

@@ -7,6 +7,7 @@ Sealing turns a closed journal into a Parquet segment (:mod:`okta_alerts.store`)
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -42,10 +43,9 @@ class Journal:
             self._fd = -1
 
     def _truncate(self, size: int) -> None:
-        try:
+        # If this fails too, the torn tail is cut by repair_tail() before sealing.
+        with contextlib.suppress(OSError):
             os.ftruncate(self._fd, size)
-        except OSError:
-            pass  # the torn tail is cut again by repair_tail() before sealing
 
 
 def repair_tail(path: Path) -> int:

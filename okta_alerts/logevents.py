@@ -6,8 +6,8 @@ makes millions of these, so no templates are deep-copied.
 
 from __future__ import annotations
 
-import base64
 import random
+from binascii import b2a_base64
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,8 +54,10 @@ PASSWORD = ("OKTA_AUTHENTICATION_PROVIDER", "OKTA_CREDENTIAL_PROVIDER", "PASSWOR
 FACTOR = ("FACTOR_PROVIDER", "OKTA_CREDENTIAL_PROVIDER", "OTP")
 SYSTEM_ID = "0oa1kt4s7st3m0000000"  # the "Okta System" principal
 _ID_FIX = bytes.maketrans(b"+/", b"xZ")
-_UUID_CLEAR = ~((0xF << 76) | (0x3 << 62))
-_UUID_SET = (0x4 << 76) | (0x2 << 62)
+_VARIANT = dict(zip("0123456789abcdef", "89ab89ab89ab89ab", strict=True))
+_CLOCK = [f"{m // 60:02d}:{m % 60:02d}:" for m in range(1440)]
+_SECONDS = [f"{s:02d}." for s in range(60)]
+_MILLIS = [f"{ms:03d}Z" for ms in range(1000)]
 
 
 class LogEventFactory:
@@ -68,15 +70,21 @@ class LogEventFactory:
         self._days: dict[int, str] = {}
 
     # ids and times -------------------------------------------------------------------------
-    def uuid(self) -> str:
-        h = "%032x" % (self.rng.getrandbits(128) & _UUID_CLEAR | _UUID_SET)
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    def ids(self) -> tuple[str, str, str, str]:
+        """(uuid4, requestId, sessionId, dtHash) from one draw of the rng."""
+        raw = self.rng.getrandbits(672).to_bytes(84, "little")
+        h = raw[:16].hex()
+        uuid = f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+        request = b2a_base64(raw[16:34], newline=False).translate(_ID_FIX).decode() + "AAAB"
+        session = "102" + b2a_base64(raw[34:52], newline=False).translate(_ID_FIX).decode()[:22]
+        return uuid, request, session, raw[52:].hex()
 
-    def request_id(self) -> str:
-        return base64.b64encode(self.rng.randbytes(18)).translate(_ID_FIX).decode() + "AAAB"
+    def uuid(self) -> str:
+        return self.ids()[0]
 
     def okta_id(self, prefix: str) -> str:
-        return prefix + base64.b64encode(self.rng.randbytes(15)).translate(_ID_FIX).decode()[:17]
+        raw = self.rng.getrandbits(120).to_bytes(15, "little")
+        return prefix + b2a_base64(raw, newline=False).translate(_ID_FIX).decode()[:17]
 
     def published(self, ts_ms: int) -> str:
         """``2023-03-28T17:03:37.093Z`` for epoch milliseconds."""
@@ -86,12 +94,12 @@ class LogEventFactory:
         if prefix is None:
             prefix = datetime.fromtimestamp(day * 86400, UTC).strftime("%Y-%m-%dT")
             self._days[day] = prefix
-        hour, rem = divmod(sod, 3600)
-        minute, sec = divmod(rem, 60)
-        return f"{prefix}{hour:02d}:{minute:02d}:{sec:02d}.{ms:03d}Z"
+        minute, sec = divmod(sod, 60)
+        return prefix + _CLOCK[minute] + _SECONDS[sec] + _MILLIS[ms]
 
     # references ----------------------------------------------------------------------------
-    def system(self) -> dict[str, Any]:
+    @staticmethod
+    def system() -> dict[str, Any]:
         return {
             "id": SYSTEM_ID,
             "type": "SystemPrincipal",
@@ -157,8 +165,7 @@ class LogEventFactory:
         threat: bool = False,
     ) -> Event:
         """One LogEvent; ``where`` None makes a background JOB event without a client."""
-        rid = self.request_id()
-        session = "102" + self.request_id()[:22]
+        uuid, rid, session, dt_hash = self.ids()
         if where is None:
             client: dict[str, Any] = {
                 "userAgent": None,
@@ -208,8 +215,7 @@ class LogEventFactory:
                 "requestUri": "/idp/idx/identify",
                 "url": "/idp/idx/identify?",
                 "threatSuspected": "true" if threat else "false",
-                "dtHash": "%064x" % self.rng.getrandbits(256),
-                "deviceFingerprint": "%032x" % self.rng.getrandbits(128),
+                "dtHash": dt_hash,
                 "behaviors": THREAT if threat else SAFE,
                 "risk": "{reasons=Anomalous Location, level=HIGH}" if threat else "{level=LOW}",
                 "logOnlySecurityData": THREAT_LOG if threat else SAFE_LOG,
@@ -242,7 +248,7 @@ class LogEventFactory:
             "debugContext": {"debugData": data},
             "legacyEventType": legacy,
             "transaction": transaction,
-            "uuid": self.uuid(),
+            "uuid": uuid,
             "version": "0",
             "request": {"ipChain": chain},
             "target": target,
@@ -253,7 +259,7 @@ class LogEventFactory:
 
 
 def apply_quirk(event: Event, quirk: str) -> None:
-    """Bend ``event`` the way real payloads do (OKTA.md §3); a quirk that does not fit is a no-op."""
+    """Bend ``event`` like real payloads (OKTA.md §3); a quirk that does not fit is a no-op."""
     client = event["client"]
     geo = client.get("geographicalContext")
     agent = client.get("userAgent")

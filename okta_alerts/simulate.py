@@ -38,6 +38,9 @@ WEEKDAY = (
     1.6, 1.7, 1.8, 1.8, 1.6, 1.3, 0.9, 0.6, 0.45, 0.35, 0.3, 0.25,
 )  # fmt: skip
 WEEKEND = 0.3
+# Background is drawn and drained in windows of about this many events (short-lived events keep
+# the garbage collector and CPU caches happy), at most 5 minutes and at least 0.2 s long.
+WINDOW_EVENTS = 150
 OUTAGE_REASONS = (
     "Error creating a new user: API rate limit exceeded",
     "UNABLE_TO_LOCK_ROW: unable to obtain exclusive access to this record",
@@ -54,7 +57,7 @@ class Scenario:
 
 
 def _burst_start(traffic: Traffic, duration_ms: int) -> tuple[int, int]:
-    """Place a burst of ``duration_ms`` 1-3 h before the end of the range (earlier if it is short)."""
+    """(start, length) of a burst ending 1-3 h before the end of the range, or earlier."""
     span = traffic.end_ms - traffic.start_ms
     duration = min(duration_ms, int(span * 0.8))
     lead = traffic.rng.randint(HOUR, 3 * HOUR)
@@ -109,15 +112,15 @@ def _with_ip(net: Network, ip: str) -> Network:
 
 SCENARIOS: dict[str, Scenario] = {
     "lockout-storm": Scenario(
-        "25-40 users locked out within about 30 minutes, from their usual varied IPs",
+        "25-40 users locked out within 30 minutes, from varied IPs",
         _lockout_storm,
     ),
     "password-spray": Scenario(
-        "one or a few hosting IPs fail sign-ins for 40-80 users within minutes; 5-8 get locked",
+        "a hosting IP fails sign-ins for 40-80 users in minutes; 5-8 locked",
         _password_spray,
     ),
     "provisioning-outage": Scenario(
-        "Salesforce.com push/sync fails for 40-70 users for about an hour (one dominant reason)",
+        "Salesforce.com provisioning fails for 40-70 users for an hour",
         _provisioning_outage,
     ),
     "quiet": Scenario("background traffic only, at a quarter of the rate", None, 0.25),
@@ -157,9 +160,10 @@ def _timeline(
         if scenario.inject:
             scenario.inject(traffic.fork(random.Random(f"{seed}:{name}")))
     week_mean = sum(WEEKDAY) * (5 + 2 * WEEKEND) / (7 * 24)
+    window = max(200, min(5 * MINUTE, int(HOUR * WINDOW_EVENTS / max(rate, 1.0))))
     at = start_ms
     while at < end_ms:
-        until = min(at + HOUR - at % HOUR, end_ms)
+        until = min(at + window - at % window, end_ms)
         mid = datetime.fromtimestamp((at + until) / 2000, UTC)
         weight = WEEKDAY[mid.hour] * (WEEKEND if mid.weekday() >= 5 else 1.0) / week_mean
         expected = rate * weight * (until - at) / HOUR

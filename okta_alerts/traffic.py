@@ -35,7 +35,19 @@ PROVISION_TEXT = {
         "deactivate_user",
     ),
 }
+# Background episodes (Traffic methods taking a time and a user) and how often each starts.
+EPISODES: tuple[tuple[str, float], ...] = (
+    ("sign_in", 64),
+    ("failed_sign_in", 10),
+    ("assignment", 6),
+    ("profile_push", 16),
+    ("removal", 3),
+    ("group_assignment", 1),
+    ("integration_failure", 0.4),
+)
 Where = tuple[Network, Agent]
+# (published ms, tie-breaker, factory, LogEventFactory.event args, kwargs): built when drained
+Queued = tuple[int, int, LogEventFactory, tuple[Any, ...], dict[str, Any]]
 
 
 class Traffic:
@@ -47,7 +59,7 @@ class Traffic:
         factory: LogEventFactory,
         start_ms: int,
         end_ms: int,
-        heap: list[tuple[int, int, Event]] | None = None,
+        heap: list[Queued] | None = None,
         counter: Iterator[int] | None = None,
     ) -> None:
         self.pop = population
@@ -55,7 +67,7 @@ class Traffic:
         self.rng = factory.rng
         self.start_ms = start_ms
         self.end_ms = end_ms
-        self.heap: list[tuple[int, int, Event]] = [] if heap is None else heap
+        self.heap: list[Queued] = [] if heap is None else heap
         self._seq = itertools.count() if counter is None else counter
 
     def fork(self, rng: random.Random) -> Traffic:
@@ -65,28 +77,18 @@ class Traffic:
 
     def drain(self, until_ms: int) -> Iterator[Event]:
         """Yield queued events published before ``until_ms``, oldest first."""
-        heap = self.heap
+        heap, pop = self.heap, heapq.heappop
         while heap and heap[0][0] < until_ms:
-            yield heapq.heappop(heap)[2]
-
-    def push(self, ts_ms: int, event: Event) -> None:
-        heapq.heappush(self.heap, (ts_ms, next(self._seq), event))
+            ts, _, make, args, kwargs = pop(heap)
+            yield make.event(ts, *args, **kwargs)
 
     # background ----------------------------------------------------------------------------
     def background(self, start_ms: int, end_ms: int, count: int) -> None:
         """Queue episodes starting in [start_ms, end_ms) until about ``count`` events exist."""
         rng = self.rng
         users = self.pop.users
-        episodes = (
-            self.sign_in,
-            self.failed_sign_in,
-            self.assignment,
-            self.profile_push,
-            self.removal,
-            self.group_assignment,
-            self.integration_failure,
-        )
-        weights = tuple(itertools.accumulate((64, 10, 6, 16, 3, 1, 0.4)))
+        episodes = [getattr(self, name) for name, _ in EPISODES]
+        weights = list(itertools.accumulate(weight for _, weight in EPISODES))
         produced = 0
         while produced < count:
             ts = start_ms + int(rng.random() * (end_ms - start_ms))
@@ -105,18 +107,15 @@ class Traffic:
         """A successful sign-in, usually followed by an MFA verification."""
         where = where or self.where(user)
         ref = self.make.user_ref
-        self.push(
+        self._at(
             ts,
-            self.make.event(
-                ts,
-                "user.session.start",
-                ref(user),
-                where,
-                ("SUCCESS", None),
-                "User login to Okta",
-                "core.user_auth.login_success",
-                credential=PASSWORD,
-            ),
+            "user.session.start",
+            ref(user),
+            where,
+            ("SUCCESS", None),
+            "User login to Okta",
+            "core.user_auth.login_success",
+            credential=PASSWORD,
         )
         if self.rng.random() < 0.3:
             return 1
@@ -124,20 +123,17 @@ class Traffic:
         if ts >= self.end_ms:
             return 1
         failed = self.rng.random() < 0.03
-        self.push(
+        self._at(
             ts,
-            self.make.event(
-                ts,
-                "user.authentication.auth_via_mfa",
-                ref(user),
-                where,
-                ("FAILURE", "INVALID_CREDENTIALS") if failed else ("SUCCESS", None),
-                "Authentication of user via MFA",
-                "core.user.factor.attempt_fail" if failed else "core.user.factor.attempt_success",
-                severity="WARN" if failed else "INFO",
-                debug={"factor": "OKTA_VERIFY_PUSH", "requestUri": "/idp/idx/authenticators/poll"},
-                credential=FACTOR,
-            ),
+            "user.authentication.auth_via_mfa",
+            ref(user),
+            where,
+            ("FAILURE", "INVALID_CREDENTIALS") if failed else ("SUCCESS", None),
+            "Authentication of user via MFA",
+            "core.user.factor.attempt_fail" if failed else "core.user.factor.attempt_success",
+            severity="WARN" if failed else "INFO",
+            debug={"factor": "OKTA_VERIFY_PUSH", "requestUri": "/idp/idx/authenticators/poll"},
+            credential=FACTOR,
         )
         return 2
 
@@ -145,7 +141,7 @@ class Traffic:
         """Wrong passwords; rarely they end in a lockout, usually in a good sign-in."""
         where = self.where(user)
         rng = self.rng
-        if rng.random() < 0.05:
+        if rng.random() < 0.015:
             return self.lockout(ts, user, where, failures=rng.randint(3, 5))
         n, ts = self.failures(ts, user, where, rng.randint(1, 2))
         ts += rng.randint(20_000, 120_000)
@@ -156,27 +152,24 @@ class Traffic:
     def failures(
         self, ts: int, user: User, where: Where, count: int, threat: bool = False, gap: int = 30_000
     ) -> tuple[int, int]:
-        """``count`` failed sign-ins up to ``gap`` ms apart from ``ts``: (events made, last time)."""
+        """``count`` failed sign-ins up to ``gap`` ms apart: (events made, time of the last)."""
         made, last = 0, ts
         for _ in range(count):
             if ts >= self.end_ms:
                 break
             last = ts
             reason = "INVALID_CREDENTIALS" if self.rng.random() < 0.92 else "VERIFICATION_ERROR"
-            self.push(
+            self._at(
                 ts,
-                self.make.event(
-                    ts,
-                    "user.session.start",
-                    self.make.user_ref(user),
-                    where,
-                    ("FAILURE", reason),
-                    "User login to Okta",
-                    "core.user_auth.login_failed",
-                    severity="WARN",
-                    credential=PASSWORD,
-                    threat=threat,
-                ),
+                "user.session.start",
+                self.make.user_ref(user),
+                where,
+                ("FAILURE", reason),
+                "User login to Okta",
+                "core.user_auth.login_failed",
+                severity="WARN",
+                credential=PASSWORD,
+                threat=threat,
             )
             made += 1
             ts += self.rng.randint(gap // 6, gap)
@@ -198,20 +191,17 @@ class Traffic:
         if ts >= self.end_ms:
             return made
         make = self.make
-        self.push(
+        self._at(
             ts,
-            make.event(
-                ts,
-                "user.account.lock",
-                make.user_ref(user),
-                where,
-                ("FAILURE", "LOCKED_OUT"),
-                "Max sign in attempts exceeded",
-                "core.user_auth.account_locked",
-                severity="WARN",
-                credential=PASSWORD,
-                threat=threat,
-            ),
+            "user.account.lock",
+            make.user_ref(user),
+            where,
+            ("FAILURE", "LOCKED_OUT"),
+            "Max sign in attempts exceeded",
+            "core.user_auth.account_locked",
+            severity="WARN",
+            credential=PASSWORD,
+            threat=threat,
         )
         made += 1
         if rng.random() < 0.08:
@@ -227,7 +217,7 @@ class Traffic:
                 severity="WARN",
             )
         if rng.random() < admin_unlock:
-            admin = rng.choice(self.pop.admins)
+            admin = rng.choice([a for a in self.pop.admins if a is not user] or self.pop.admins)
             at = ts + rng.randint(5 * MINUTE, 90 * MINUTE)
             made += self._at(
                 at,
@@ -360,9 +350,9 @@ class Traffic:
             target=[self.make.user_ref(user), self.make.app_ref(app)],
         )
 
-    def _at(self, ts: int, event_type: str, *args: Any, **kwargs: Any) -> int:
-        """Build and queue one event if it falls inside the range; return how many (0 or 1)."""
+    def _at(self, ts: int, *args: Any, **kwargs: Any) -> int:
+        """Queue one event (built when drained) if it is inside the range; return 1 if so."""
         if ts >= self.end_ms:
             return 0
-        self.push(ts, self.make.event(ts, event_type, *args, **kwargs))
+        heapq.heappush(self.heap, (ts, next(self._seq), self.make, args, kwargs))
         return 1
