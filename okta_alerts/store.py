@@ -412,7 +412,7 @@ def segment_source(paths: list[str], max_object: int = 1 << 26) -> str:
 
 def _keys_from_index(path: Path) -> str:
     return (
-        f"SELECT uuid, CAST(published AS TIMESTAMPTZ) AS published, record, "
+        f"SELECT uuid, coalesce(try_cast(published AS TIMESTAMPTZ), now()) AS published, record, "
         f"row_number() OVER () AS ord FROM read_csv('{path}', delim='\\t', header=false, "
         f"quote='', escape='', "
         f"columns={{uuid: 'VARCHAR', published: 'VARCHAR', record: 'VARCHAR'}})"
@@ -421,7 +421,8 @@ def _keys_from_index(path: Path) -> str:
 
 def _keys_from_journal(path: Path) -> str:
     return (
-        f"SELECT raw->>'uuid' AS uuid, CAST(raw->>'published' AS TIMESTAMPTZ) AS published, "
+        f"SELECT raw->>'uuid' AS uuid, "
+        f"coalesce(try_cast(raw->>'published' AS TIMESTAMPTZ), received_at) AS published, "
         f"_record AS record, row_number() OVER () AS ord FROM {segment_source([str(path)])}"
     )
 

@@ -301,3 +301,32 @@ def test_journal_files_are_private(settings: Settings) -> None:
         writer.sync()
         journal = next((settings.events_dir / "journal").glob("*.ndjson"))
         assert os.stat(journal).st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize(
+    ("published", "accepted"),
+    [
+        ("2023-03-28T17:03:37.093Z", True),
+        ("2023-03-28", True),
+        ("2023-03-28 17:03:37.123456789+05:30", True),
+        ("2023-03-28T17:03:37+0530", True),
+        ("2023-03-28T17", False),
+        ("2023-03-28T17:03:37,5Z", False),
+        ("20230328T170337Z", False),
+        ("2023-13-45T00:00:00Z", False),
+        ("2023-03-28T25:00:00Z", False),
+    ],
+)
+def test_published_must_be_a_time_duckdb_can_read(
+    settings: Settings, published: str, accepted: bool
+) -> None:
+    """A time the receiver accepts must never stop a seal or a compaction."""
+    from okta_alerts.events import event_problem
+
+    event = make_event(published=published)
+    assert (event_problem(event) is None) is accepted
+    if accepted:
+        with open_writer(settings) as writer:
+            seal(writer, Batch("d", [event]))
+            writer.compact()
+        assert count(settings) == 1
