@@ -84,7 +84,20 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("raw", "JSON", "raw"),
 )
 
+# Stored beside the contract columns, read by the assignment_errors view only: the app and the
+# app's message from debugData, extracted once at compaction rather than per query.
+HINTS: tuple[tuple[str, str, str], ...] = (
+    ("_app_hint", "VARCHAR", "raw->>'$.debugContext.debugData.appname'"),
+    (
+        "_reason_hint",
+        "VARCHAR",
+        "coalesce(raw->>'$.debugContext.debugData.errorMessage', "
+        "raw->>'$.debugContext.debugData.reason')",
+    ),
+)
+
 COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _, _ in COLUMNS)
+STORED_NAMES: tuple[str, ...] = COLUMN_NAMES + tuple(name for name, _, _ in HINTS)
 
 
 def extract_sql(source: str, keep: tuple[str, ...] = ()) -> str:
@@ -92,7 +105,7 @@ def extract_sql(source: str, keep: tuple[str, ...] = ()) -> str:
     ``delivery_id``, ``received_at`` and ``raw`` (one LogEvent's JSON)."""
     struct = orjson.dumps(EVENT_STRUCT).decode().replace("'", "''")
     select = ",\n  ".join(
-        [f"CAST({expr} AS {kind}) AS {name}" for name, kind, expr in COLUMNS] + list(keep)
+        [f"CAST({expr} AS {kind}) AS {name}" for name, kind, expr in COLUMNS + HINTS] + list(keep)
     )
     return f"""
 WITH parsed AS (

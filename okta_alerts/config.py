@@ -6,11 +6,14 @@ Tests build settings from a plain dict: ``load_settings(environ={...})``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -23,6 +26,66 @@ DEFAULT_CONFIG_FILE = "okta-alerts.toml"
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_RULES = PACKAGE_ROOT / "examples" / "alert-rules.yaml"
 SHIPPED_SCHEDULE = PACKAGE_ROOT / "examples" / "schedule.yaml"
+
+
+_EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.?\*)?")
+
+
+def default_poll_event_types() -> tuple[str, ...]:
+    """Every lockout and assignment/provisioning type of OKTA.md §4, hook-eligible or not."""
+    from okta_alerts import eventtypes as t
+
+    families = [p + "*" for p in t.ASSIGNMENT_PREFIXES]
+    families += [p.rstrip(".") + "*" for p in t.ERROR_PREFIXES]  # also app.user_management itself
+    return (
+        *t.LOCKOUT_TYPES,
+        *t.UNLOCK_TYPES,
+        *t.UNLOCK_RELATED_TYPES,
+        *t.ASSIGNMENT_TYPES,
+        *t.ERROR_TYPES,
+        *families,
+    )
+
+
+def check_event_types(names: list[Any] | tuple[Any, ...]) -> tuple[str, ...]:
+    """Event type names (``family*`` for a family); ValueError names the first bad one."""
+    for name in names:
+        if not isinstance(name, str) or not _EVENT_TYPE.fullmatch(name):
+            raise ValueError(
+                f"{name!r} is not an Okta event type such as user.account.lock "
+                "(or a family such as application.provision.group.*)"
+            )
+    if not names:
+        raise ValueError("name at least one event type")
+    return tuple(names)
+
+
+def check_org_url(value: str) -> str:
+    """The org's base URL without a trailing slash; https, or http for loopback hosts only."""
+    url = urlsplit(value.strip())
+    host = url.hostname or ""
+    if url.scheme not in ("https", "http") or not host:
+        raise ValueError(
+            f"must be your org's base URL such as https://acme.okta.com, not {value!r}"
+        )
+    if url.path not in ("", "/") or url.query or url.fragment or url.username:
+        raise ValueError(
+            f"must be only the org's base URL such as https://acme.okta.com, not {value!r}"
+        )
+    if url.scheme == "http" and not _is_loopback(host):
+        raise ValueError(
+            f"must use https (plain http is allowed only for loopback addresses), not {value!r}"
+        )
+    return f"{url.scheme}://{url.netloc}"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class Settings(BaseSettings):
@@ -53,6 +116,36 @@ class Settings(BaseSettings):
     apprise_urls: str | None = Field(None, description="apprise URLs, space- or comma-separated")
     rules: Path = Field(SHIPPED_RULES, description="alert rules file")
     schedule: Path = Field(SHIPPED_SCHEDULE, description="schedule file")
+    okta_org_url: str | None = Field(
+        None,
+        description="your Okta org's base URL for the System Log API, e.g. https://acme.okta.com "
+        "(plain http only for loopback addresses)",
+    )
+    okta_api_token: SecretStr | None = Field(
+        None,
+        description="Okta API token for the System Log API: an SSWS API token or an OAuth access "
+        "token with scope okta.logs.read (also: --token-file)",
+    )
+    okta_auth_scheme: Literal["auto", "SSWS", "Bearer"] = Field(
+        "auto",
+        description="how the token is sent: SSWS, Bearer, or auto (Bearer for an OAuth access "
+        "token, which is a JWT, else SSWS)",
+    )
+    poll_seconds: float = Field(
+        0.0, ge=0, description="poll the System Log this often inside `run`; 0 = off"
+    )
+    poll_event_types: tuple[str, ...] = Field(
+        default_factory=default_poll_event_types,
+        description="event types that polling and backfill fetch, comma-separated; "
+        "`prefix*` matches a family (default: every lockout and assignment/provisioning type)",
+    )
+    poll_lag_seconds: float = Field(
+        600.0,
+        ge=0,
+        le=86_400,
+        description="polling and the default backfill end stay this far behind real time, so the "
+        "event hook delivers an event before polling finds it (hook-delivery health)",
+    )
 
     @field_validator("auth_header")
     @classmethod
@@ -78,6 +171,18 @@ class Settings(BaseSettings):
         ):
             raise ValueError("names and values must be strings")
         return value
+
+    @field_validator("okta_org_url")
+    @classmethod
+    def _org_url(cls, value: str | None) -> str | None:
+        return None if value is None else check_org_url(value)
+
+    @field_validator("poll_event_types", mode="before")
+    @classmethod
+    def _event_type_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [t for t in value.replace(",", " ").split() if t]
+        return check_event_types(value) if isinstance(value, list | tuple) else value
 
     @property
     def apprise_url_list(self) -> list[str]:

@@ -35,3 +35,27 @@ class StoreLockedError(StoreError):
 
 class QueryError(OktaAlertsError):
     """A read-only query was refused or failed."""
+
+
+class RuleError(ConfigError):
+    """An alert rules file is missing, malformed, or a rule's query does not run."""
+
+
+class ScheduleError(ConfigError):
+    """A schedule file is missing or malformed."""
+
+
+class StateError(OktaAlertsError):
+    """The alert state database (``data/state.duckdb``) cannot be read or written."""
+
+
+class StateLockedError(StateError):
+    """Another alerts or schedule command holds ``data/state.lock``."""
+
+    exit_code = 3
+
+
+class NotifyError(OktaAlertsError):
+    """Apprise is misconfigured, or a notification could not be delivered (it stays pending)."""
+
+    exit_code = 4

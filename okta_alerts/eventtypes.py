@@ -18,6 +18,13 @@ UNLOCK_TYPES: tuple[str, ...] = (
     "user.account.unlock_by_admin",
 )
 
+# Event Types catalog: unlock attempts around a lockout (not hook-eligible): a failed unlock job
+# and a self-service unlock token. Polled for context; not part of the unlocks view.
+UNLOCK_RELATED_TYPES: tuple[str, ...] = (
+    "user.account.unlock_failure",
+    "user.account.unlock_token",
+)
+
 # Event Types catalog: user/group assignment to applications and provisioning steps. An event of
 # one of these types is an assignment error when its outcome.result is FAILURE.
 ASSIGNMENT_TYPES: tuple[str, ...] = (

@@ -45,6 +45,7 @@ class Manifest:
     generation: int = 0
     files: list[FileEntry] = field(default_factory=list)
     retired: list[Retired] = field(default_factory=list)
+    next_seq: int = 1  # file numbers are never reused: a retired path may still be on disk
 
     @property
     def segments(self) -> list[FileEntry]:
@@ -62,6 +63,7 @@ class Manifest:
         body: dict[str, Any] = {
             "format": FORMAT,
             "generation": self.generation,
+            "next_seq": self.next_seq,
             "files": [asdict(f) for f in self.files],
             "retired": [asdict(r) for r in self.retired],
         }
@@ -80,6 +82,7 @@ def read_manifest(events_dir: Path) -> Manifest:
         raise StoreError(f"{path} has format {body.get('format')!r}; this version reads {FORMAT}")
     return Manifest(
         generation=body["generation"],
+        next_seq=body.get("next_seq", 1),
         files=[FileEntry(**f) for f in body["files"]],
         retired=[Retired(**r) for r in body["retired"]],
     )

@@ -9,6 +9,7 @@ it loaded). The receiver's journal is never opened; no file a reader opens is wr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -17,12 +18,13 @@ from typing import Any
 import duckdb
 import orjson
 
-from okta_alerts.columns import COLUMN_NAMES, extract_sql
+from okta_alerts.columns import COLUMN_NAMES, STORED_NAMES, extract_sql
 from okta_alerts.errors import StoreError
 from okta_alerts.eventtypes import LOCKOUT_TYPES, UNLOCK_TYPES, assignment_error_predicate, sql_list
+from okta_alerts.hookhealth import HOOK_GAPS_VIEW
 from okta_alerts.manifest import NAME as MANIFEST
 
-VIEW_NAMES = ("events", "lockouts", "unlocks", "assignment_errors")
+VIEW_NAMES = ("events", "lockouts", "unlocks", "assignment_errors", "hook_gaps")
 
 
 class Snapshot:
@@ -77,12 +79,12 @@ def connect(data_dir: Any = None) -> duckdb.DuckDBPyConnection:
         empty_parquet, empty_ndjson = _private_empty_files()
     snapshot = Snapshot(events_dir, empty_parquet, empty_ndjson)
     con = duckdb.connect(":memory:")
-    for statement in (
-        "SET TimeZone = 'UTC'",
-        "SET enable_progress_bar = false",
-        "SET parquet_metadata_cache = true",
-    ):
+    for statement in ("SET TimeZone = 'UTC'", "SET parquet_metadata_cache = true"):
         con.execute(statement)
+    # Inside a Jupyter kernel without ipywidgets DuckDB refuses this SET, but has already
+    # turned its progress bar off there.
+    with contextlib.suppress(duckdb.InvalidInputException):
+        con.execute("SET enable_progress_bar = false")
     functions = (
         ("okta_alerts_daily", snapshot.refresh),
         ("okta_alerts_segments", lambda: snapshot.segments),
@@ -98,39 +100,41 @@ def connect(data_dir: Any = None) -> duckdb.DuckDBPyConnection:
 def view_statements() -> list[str]:
     from okta_alerts.store import segment_source
 
-    columns = ", ".join(COLUMN_NAMES)
+    columns = ", ".join(STORED_NAMES)
+    public = ", ".join(COLUMN_NAMES)
     segments = extract_sql(
         segment_source(["__SEGMENTS__"]).replace("['__SEGMENTS__']", "okta_alerts_segments()"),
         keep=("_record",),
     )
     return [
-        f"""CREATE VIEW events AS
+        f"""CREATE VIEW _stored_events AS
 SELECT {columns} FROM read_parquet(okta_alerts_daily())
 UNION ALL
 SELECT {columns} FROM ({segments})
 WHERE (uuid || ' ' || _record) NOT IN (SELECT unnest(okta_alerts_excluded()))""",
+        f"CREATE VIEW events AS SELECT {public} FROM _stored_events",
         f"CREATE VIEW lockouts AS SELECT * FROM events "
         f"WHERE event_type IN {sql_list(LOCKOUT_TYPES)}",
         f"CREATE VIEW unlocks AS SELECT * FROM events WHERE event_type IN {sql_list(UNLOCK_TYPES)}",
         _ASSIGNMENT_ERRORS,
+        HOOK_GAPS_VIEW,
     ]
 
 
 _ASSIGNMENT_ERRORS = f"""
 CREATE VIEW assignment_errors AS
 SELECT
-  *,
-  coalesce(target_app_name, raw->>'$.debugContext.debugData.appname') AS app_name,
+  * EXCLUDE (_app_hint, _reason_hint),
+  coalesce(target_app_name, _app_hint) AS app_name,
   target_app_id AS app_id,
   coalesce(target_user_login, actor_alternate_id) AS user_login,
   coalesce(
     nullif(outcome_reason, ''),
     nullif(regexp_extract(display_message, 'failed: (.*)$', 1), ''),
-    raw->>'$.debugContext.debugData.errorMessage',
-    raw->>'$.debugContext.debugData.reason',
+    _reason_hint,
     display_message
   ) AS reason
-FROM events
+FROM _stored_events
 WHERE {assignment_error_predicate()}
 """
 

@@ -77,6 +77,7 @@ class StoreWriter:
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         self._db = _writer_db(self.root / "tmp")
         self.manifest = read_manifest(self.root)
+        self._seq = self._next_seq()
         self.recovered = self._recover()
         self._seq = self._next_seq()
         self._journal, self._keys = self._open_journal()
@@ -200,9 +201,11 @@ class StoreWriter:
         return journal, keys
 
     def _next_seq(self) -> int:
-        seqs = [int(Path(f.path).stem) for f in self.manifest.segments]
+        """A number no journal, segment or daily part has used, listed or retired."""
+        names = [f.path for f in self.manifest.files] + [r.path for r in self.manifest.retired]
+        seqs = [int(Path(name).stem.rsplit("-", 1)[-1]) for name in names]
         seqs += [int(p.stem) for p in (self.root / "journal").glob("*.ndjson")]
-        return max(seqs, default=0) + 1
+        return max([*seqs, self.manifest.next_seq - 1]) + 1
 
     def _recover(self) -> list[SealResult]:
         """Finish what a crash interrupted: seal leftover journals, drop unpublished files."""
@@ -305,6 +308,7 @@ class StoreWriter:
             generation=self.manifest.generation,
             files=[f for f in self.manifest.files if f.path not in dropped] + add,
             retired=self.manifest.retired + [Retired(p, now) for p in sorted(dropped)],
+            next_seq=max(self.manifest.next_seq, self._seq + 1),
         )
         write_manifest(self.root, manifest)
         self.manifest = manifest
@@ -380,6 +384,7 @@ class StoreWriter:
             generation=self.manifest.generation,
             files=self.manifest.files,
             retired=[r for r in self.manifest.retired if r not in due],
+            next_seq=max(self.manifest.next_seq, self._seq + 1),
         )
         write_manifest(self.root, manifest)
         self.manifest = manifest
@@ -394,9 +399,9 @@ EMPTY_SOURCE = (
 
 
 def extract_columns() -> str:
-    from okta_alerts.columns import COLUMN_NAMES
+    from okta_alerts.columns import STORED_NAMES
 
-    return ", ".join(COLUMN_NAMES)
+    return ", ".join(STORED_NAMES)
 
 
 def segment_source(paths: list[str], max_object: int = 1 << 26) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
@@ -9,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -19,6 +20,7 @@ from starlette.routing import Route
 from okta_alerts.config import Settings
 from okta_alerts.errors import DeliveryError
 from okta_alerts.events import parse_delivery
+from okta_alerts.hookhealth import HookGapsCache
 from okta_alerts.store import StoreWriter
 from receiver.auth import HookAuth
 from receiver.committer import GroupCommitter, StoreUnavailableError
@@ -82,7 +84,7 @@ class Hooks:
             self.metrics.deliveries.labels("store_unavailable").inc()
             return error(503, "store_unavailable", f"{exc}; Okta retries this delivery once")
         self.metrics.deliveries.labels("accepted").inc()
-        self.metrics.events.labels("accepted").inc(len(batch.events))
+        self.metrics.events.labels("accepted").inc(batch.size)
         self.metrics.ack_seconds.observe(time.perf_counter() - started)
         return Response(status_code=200)
 
@@ -128,6 +130,18 @@ def create_app(settings: Settings, writer: StoreWriter, auth: HookAuth) -> Starl
     metrics = ReceiverMetrics()
     committer = GroupCommitter(writer, metrics, settings.seal_seconds, settings.compact_seconds)
     hooks = Hooks(settings, auth, committer)
+    gaps = HookGapsCache(settings.data_dir)  # recomputed in the background once a minute
+
+    def hook_gaps() -> int | None:
+        if gaps.claim_refresh():
+            asyncio.get_running_loop().run_in_executor(None, gaps.refresh)
+        return gaps.value
+
+    gaps_gauge = Gauge(
+        "okta_alerts_hook_gaps_last_24h",
+        "Hook-eligible events of the last 24 h that only System Log polling/backfill found",
+        registry=metrics.registry,
+    )
 
     async def healthz(request: Request) -> Response:
         manifest = writer.manifest
@@ -145,11 +159,14 @@ def create_app(settings: Settings, writer: StoreWriter, auth: HookAuth) -> Starl
             "segments": len(manifest.segments),
             "daily_files": len(manifest.daily),
             "checked_at": datetime.now(UTC).isoformat(),
+            "hook_gaps_last_24h": hook_gaps(),
         }
         return JSONResponse(body)
 
     async def metrics_endpoint(request: Request) -> Response:
         metrics.seal_lag.set(committer.seal_lag)
+        missed = hook_gaps()
+        gaps_gauge.set(float("nan") if missed is None else missed)  # NaN: not computed yet
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     async def http_error(request: Request, exc: Exception) -> Response:
@@ -159,6 +176,7 @@ def create_app(settings: Settings, writer: StoreWriter, auth: HookAuth) -> Starl
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         committer.start()
+        hook_gaps()
         yield
         await committer.stop()
 

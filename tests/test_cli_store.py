@@ -13,8 +13,9 @@ from click.testing import CliRunner
 import okta_alerts
 from okta_alerts.cli import main
 from okta_alerts.store import open_writer
-from tests.conftest import make_settings
+from tests.conftest import free_port, make_settings
 from tests.factories import envelope, make_event
+from tests.receiver_process import SECRET, running_receiver
 
 
 def run(*args: str, data_dir: Path) -> Any:
@@ -71,13 +72,41 @@ def test_ingest_of_clean_files_exits_0(tmp_path: Path, data_dir: Path) -> None:
     assert result.exit_code == 0, result.output
 
 
-def test_ingest_is_refused_while_a_writer_owns_the_data_dir(tmp_path: Path, data_dir: Path) -> None:
+@pytest.mark.slow
+def test_ingest_hands_the_events_to_the_receiver_that_owns_the_data_dir(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    path = tmp_path / "clean.ndjson"
+    events = [make_event(actor=f"u{i}@example.com") for i in range(5)]
+    path.write_bytes(lines(events))
+    port = free_port()
+    with running_receiver(data_dir, port, tmp_path / "receiver.log"):
+        args = ["ingest", str(path), "--data-dir", str(data_dir)]
+        wrong = CliRunner().invoke(main, args, env={"OKTA_ALERTS_AUTH_SECRET": "wrong"})
+        assert wrong.exit_code == 3
+        assert "refused the hand-off (HTTP 401" in wrong.output
+        assert "OKTA_ALERTS_AUTH_SECRET" in wrong.output and "Traceback" not in wrong.output
+        result = CliRunner().invoke(main, args, env={"OKTA_ALERTS_AUTH_SECRET": SECRET})
+        assert result.exit_code == 0, result.output
+        assert "handed the events to it" in result.output
+        assert "5 events stored" in result.output
+        con = okta_alerts.connect(data_dir)  # visible when the command returns
+        assert con.execute("SELECT count(*) FROM events").fetchone() == (5,)
+        again = CliRunner().invoke(main, args, env={"OKTA_ALERTS_AUTH_SECRET": SECRET})
+        assert again.exit_code == 0
+        assert con.execute("SELECT count(*) FROM events").fetchone() == (5,), "no duplicates"
+
+
+def test_ingest_with_no_reachable_receiver_says_what_to_do(tmp_path: Path, data_dir: Path) -> None:
     path = tmp_path / "clean.ndjson"
     path.write_bytes(lines([make_event()]))
-    with open_writer(make_settings(data_dir), owner="okta-alerts serve on 127.0.0.1:8080"):
+    owner = f"okta-alerts serve on 127.0.0.1:{free_port()}"  # nothing listens there
+    with open_writer(make_settings(data_dir), owner=owner):
         result = run("ingest", str(path), data_dir=data_dir)
     assert result.exit_code == 3
-    assert "in use by okta-alerts serve on 127.0.0.1:8080" in result.output
+    assert f"is in use by {owner}" in result.output
+    assert "did not take the events" in result.output
+    assert "start that receiver again" in result.output
     assert "Traceback" not in result.output
 
 

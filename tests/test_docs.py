@@ -56,3 +56,10 @@ def test_event_type_lists_are_documented() -> None:
 
 def test_ci_runs_the_readme_test_command() -> None:
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_every_rule_kind_and_field_is_documented() -> None:
+    from okta_alerts.rules import FIELDS, KINDS
+
+    for name in [*KINDS, *(field.name for field in FIELDS)]:
+        assert f"`{name}`" in README, f"README.md does not document rule {name!r}"

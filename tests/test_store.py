@@ -330,3 +330,20 @@ def test_published_must_be_a_time_duckdb_can_read(
             seal(writer, Batch("d", [event]))
             writer.compact()
         assert count(settings) == 1
+
+
+def test_file_names_are_never_reused_across_writer_sessions(data_dir: Path) -> None:
+    """A second session's compaction must not overwrite (then delete) the first one's part."""
+    settings = make_settings(data_dir, grace_seconds=3600)
+    first = [make_event() for _ in range(5)]
+    second = [make_event() for _ in range(7)]
+    for events in (first, second, [make_event()]):
+        with open_writer(settings) as writer:
+            seal(writer, Batch("d", events))
+            writer.compact()
+    names = [f.path for f in read_manifest(settings.events_dir).files]
+    names += [r.path for r in read_manifest(settings.events_dir).retired]
+    assert len(names) == len(set(names))
+    with open_writer(make_settings(data_dir, grace_seconds=0)) as writer:
+        writer.compact()  # deletes every retired file now
+    assert count(settings) == 13

@@ -15,11 +15,22 @@ def main() -> None:
 
 
 def _register() -> None:
-    from okta_alerts.cli import demo_command, serve_command, store_commands
+    from okta_alerts.cli import demo_command, serve_command, simulate_command, store_commands
 
-    for module in (serve_command, store_commands, demo_command):
+    for module in (serve_command, store_commands, simulate_command, demo_command):
         for command in module.COMMANDS:
             main.add_command(command)
+
+    from okta_alerts.cli import alerts_command, backfill_command, schedule_command
+
+    for module in (alerts_command, schedule_command, backfill_command):
+        for command in module.COMMANDS:
+            main.add_command(command)
+
+    from okta_alerts.cli import report_command
+
+    for command in report_command.COMMANDS:
+        main.add_command(command)
 
 
 _register()

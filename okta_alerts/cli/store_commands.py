@@ -24,12 +24,15 @@ def ingest(settings: Settings, paths: tuple[Path, ...], progress: bool | None) -
     or event-hook envelopes; gzip is detected.
 
     Bad lines are reported with their line numbers and skipped; the good ones are stored. Exits 1
-    if any line was bad. Events already stored are not stored again. Refused while a receiver owns
-    the data dir.
+    if any line was bad. Events already stored are not stored again. While a receiver owns the
+    data dir, the events are handed to it (its /hooks/okta endpoint, with the configured headers).
     """
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
+    from okta_alerts.errors import StoreLockedError
+    from okta_alerts.handoff import send_to_receiver
     from okta_alerts.ingest import IngestReport, batches_from_files
+    from okta_alerts.status import lock_holder
     from okta_alerts.store import write_batches
 
     report = IngestReport()
@@ -44,10 +47,19 @@ def ingest(settings: Settings, paths: tuple[Path, ...], progress: bool | None) -
         transient=True,
     ) as bar:
         task = bar.add_task("ingesting", total=total)
-        received = write_batches(
-            settings,
-            batches_from_files(list(paths), report, lambda p: bar.advance(task, p.stat().st_size)),
+        batches = batches_from_files(
+            list(paths), report, lambda p: bar.advance(task, p.stat().st_size)
         )
+        lock = settings.events_dir / "writer.lock"
+        holder, received = lock_holder(lock), None
+        if holder is None:
+            try:
+                received = write_batches(settings, batches)
+            except StoreLockedError:  # a receiver started meanwhile (before any batch was read)
+                holder = lock_holder(lock)
+        if received is None:  # a receiver owns the data dir: hand the events to it
+            received = send_to_receiver(settings, batches, holder)
+            click.echo(f"a receiver owns {settings.data_dir}: handed the events to it", err=True)
     for problem in report.problems:
         click.echo(f"skipped {problem}", err=True)
     if report.bad > len(report.problems):
@@ -105,11 +117,13 @@ def status(settings: Settings, as_json: bool) -> None:
 
     import orjson
 
+    from okta_alerts.hookhealth import status_lines, system_log_status
     from okta_alerts.status import store_status
 
     info = store_status(settings.events_dir)
+    system_log = system_log_status(settings)
     if as_json:
-        body = asdict(info) | {"bytes_per_event": info.bytes_per_event}
+        body = asdict(info) | {"bytes_per_event": info.bytes_per_event} | system_log
         click.echo(orjson.dumps(body, default=str, option=orjson.OPT_INDENT_2).decode())
         return
     per_event = f"{info.bytes_per_event:.0f} B/event" if info.bytes_per_event else "-"
@@ -125,6 +139,7 @@ def status(settings: Settings, as_json: bool) -> None:
         f"unsealed:       {info.journals} journal(s), {info.journal_bytes} bytes",
         f"lag:            {info.lag_seconds:.1f} s",
         f"retired files:  {info.retired} (deleted after the grace period)",
+        *status_lines(system_log),
     ]
     click.echo("\n".join(lines))
 

@@ -1,0 +1,178 @@
+"""Polling the System Log: Okta's polling mode with a saved cursor, a fixed lag behind real time.
+
+A polling query has ``since`` and no ``until``; Okta then always answers with a next link that
+is the place to continue from later (OKTA.md §5), even across restarts: it is saved in
+``data/poll.json`` after every committed page.
+
+The poller stays ``poll_lag_seconds`` (default 10 min) behind real time on purpose. The store
+keeps the first copy of each ``uuid``, and ``hook_gaps`` counts hook-eligible events whose first
+copy came from the System Log: so the hook must have had its chance first. An event published
+less than the lag ago is left for the next poll — the cursor stays on its page, and the page's
+already-stored uuids are remembered (``seen``, at most one page) so they are not sent again. The
+cursor moves on only once every event of a page is old enough. Nothing is skipped, nothing is
+stored twice, and a restart continues from the saved cursor.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from okta_alerts.backfill import SOURCE_PREFIX, page_batch
+from okta_alerts.config import Settings
+from okta_alerts.cursors import POLL_FILE, load_cursor, save_cursor
+from okta_alerts.errors import OktaAlertsError
+from okta_alerts.events import Batch
+from okta_alerts.sink import Sink, open_sink
+from okta_alerts.status import lock_holder
+from okta_alerts.systemlog import PAGE_LIMIT, SystemLogClient, event_filter, okta_time
+
+log = logging.getLogger("okta_alerts.poller")
+
+FIRST_POLL_LOOKBACK = timedelta(hours=1)  # where a new polling query starts; older: backfill
+MAX_PAGES_PER_POLL = 100  # then the next poll continues, so a stop request is seen soon
+
+
+class PollStoppedError(Exception):
+    """The stop event was set while the client waited (rate limit or backoff)."""
+
+
+@dataclass
+class PollResult:
+    pages: int = 0
+    events: int = 0  # events stored (or handed to the receiver) by this poll
+    held_back: int = 0  # events younger than the lag, left for a later poll
+    via: str = ""
+
+
+def poll_once(
+    settings: Settings,
+    client: SystemLogClient,
+    now: datetime | None = None,
+    prefer_receiver: bool = False,
+    max_pages: int = MAX_PAGES_PER_POLL,
+) -> PollResult:
+    """Fetch what is new since the saved cursor and store what is older than the lag."""
+    now = now or datetime.now(UTC)
+    cutoff = now - timedelta(seconds=settings.poll_lag_seconds)
+    path = settings.data_dir / POLL_FILE
+    query = {"org": settings.okta_org_url, "filter": event_filter(settings.poll_event_types)}
+    state = load_cursor(path)
+    if state is None or state.get("query") != query:
+        if state is not None:
+            log.info("the polled org or event types changed: starting a new polling query")
+        since = now - FIRST_POLL_LOOKBACK
+        state = {
+            "version": 1,
+            "query": query,
+            "next": client.first_url(since, None, settings.poll_event_types, now=now),
+            "seen": [],
+            "events": 0,
+            "started_at": okta_time(now),
+        }
+    result = PollResult()
+    sink: Sink | None = None
+    with ExitStack() as stack:
+        for _ in range(max_pages):
+            url = state["next"]
+            page = client.fetch(url)
+            result.pages += 1
+            seen = set(state["seen"])
+            batch, _bad = page_batch(page, f"{SOURCE_PREFIX}poll:{okta_time(now)}:{result.pages}")
+            ripe = [e for e in batch.events if _published(e) <= cutoff]
+            new = [e for e in ripe if e["uuid"] not in seen]
+            result.held_back = len(batch.events) - len(ripe)
+            if new:
+                if sink is None:
+                    sink = stack.enter_context(
+                        open_sink(settings, "okta-alerts poll", prefer_receiver, wait=False)
+                    )
+                    result.via = sink.via
+                sink.write(Batch(batch.delivery_id, new))
+                result.events += len(new)
+            state["events"] = state.get("events", 0) + len(new)
+            state["polled_at"] = okta_time(now)
+            moved = page.next_url is not None and page.next_url != url
+            if result.held_back or not moved:
+                state["seen"] = sorted(seen | {e["uuid"] for e in new})
+                save_cursor(path, state)
+                break
+            state["next"], state["seen"] = page.next_url, []
+            save_cursor(path, state)
+            if len(page.events) < PAGE_LIMIT:
+                break  # caught up: the next link is where the next poll starts
+    return result
+
+
+def run_poller(
+    settings: Settings,
+    stop_event: threading.Event,
+    *,
+    prefer_receiver: bool = False,
+    interval: float | None = None,
+) -> None:
+    """Poll every ``interval`` (default ``poll_seconds``) seconds until ``stop_event`` is set.
+
+    A failed poll is logged and tried again at the next interval; the cursor keeps the place.
+    Run it in a thread next to the receiver with ``prefer_receiver=True``: the events then always
+    go to the receiver's endpoint and the poller never takes the store's writer lock.
+    Raises :class:`OktaAlertsError` at once when the org URL or the token is missing.
+    """
+    every = settings.poll_seconds if interval is None else interval
+    if every <= 0:
+        log.info("System Log polling is off (OKTA_ALERTS_POLL_SECONDS = 0)")
+        return
+
+    def sleep(seconds: float) -> None:
+        if stop_event.wait(seconds):
+            raise PollStoppedError
+
+    with SystemLogClient.from_settings(settings, sleep=sleep) as client:
+        if prefer_receiver:
+            _wait_for_receiver(settings, stop_event)
+        log.info(
+            "polling the System Log of %s every %.0f s, %.0f s behind real time",
+            settings.okta_org_url,
+            every,
+            settings.poll_lag_seconds,
+        )
+        while not stop_event.is_set():
+            started = time.monotonic()
+            try:
+                result = poll_once(settings, client, prefer_receiver=prefer_receiver)
+            except PollStoppedError:
+                break
+            except OktaAlertsError as exc:
+                log.warning("System Log poll failed: %s; trying again in %.0f s", exc, every)
+            except Exception:
+                log.exception("System Log poll failed unexpectedly; trying again in %.0f s", every)
+            else:
+                if result.events:
+                    log.info(
+                        "System Log poll: %d new events in %d page(s) stored through %s",
+                        result.events,
+                        result.pages,
+                        result.via,
+                    )
+            stop_event.wait(max(0.0, every - (time.monotonic() - started)))
+
+
+def _wait_for_receiver(
+    settings: Settings, stop_event: threading.Event, timeout: float = 30.0
+) -> None:
+    """Started next to a receiver: give it a moment to own the data dir before the first poll."""
+    deadline = time.monotonic() + timeout
+    lock = settings.events_dir / "writer.lock"
+    while lock_holder(lock) is None and time.monotonic() < deadline:
+        if stop_event.wait(0.5):
+            return
+
+
+def _published(event: dict[str, Any]) -> datetime:
+    when = datetime.fromisoformat(event["published"])
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
