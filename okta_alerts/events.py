@@ -20,6 +20,7 @@ from okta_alerts.errors import DeliveryError
 
 REQUIRED_KEYS = ("uuid", "eventType", "published")
 MAX_UUID_LENGTH = 128
+MAX_EVENT_BYTES = 8 * 1024 * 1024  # one journal line; readers size their buffers by it
 
 
 class _Event(msgspec.Struct):
@@ -37,29 +38,39 @@ class _Envelope(msgspec.Struct):
     eventId: Any = None
 
 
+class _RawData(msgspec.Struct):
+    events: list[msgspec.Raw]
+
+
+class _RawEnvelope(msgspec.Struct):
+    data: _RawData
+
+
 _DECODER = msgspec.json.Decoder(_Envelope)
+_RAW_DECODER = msgspec.json.Decoder(_RawEnvelope)
 
 
 class Batch:
     """Validated events ready for the journal: one journal record.
 
     Built either from event dicts (ingest, backfill, simulator) or, by :func:`parse_delivery`,
-    from a delivery body kept as received. Events inside one batch have distinct ``uuid`` values.
+    from the events' JSON exactly as received. Events inside one batch have distinct ``uuid``
+    values. The journal gets one line per event.
     """
 
-    __slots__ = ("_envelope", "_events", "_keys", "delivery_id")
+    __slots__ = ("_events", "_keys", "_raw", "delivery_id")
 
     def __init__(
         self,
         delivery_id: str | None,
         events: list[dict[str, Any]] | None = None,
         *,
-        envelope: bytes | None = None,
+        raw: list[bytes] | None = None,
         keys: list[tuple[str, str]] | None = None,
     ) -> None:
         self.delivery_id = delivery_id
         self._events = events
-        self._envelope = envelope  # the delivery's JSON, without line breaks
+        self._raw = raw  # each event's JSON as received, without line breaks
         self._keys = (
             keys if keys is not None else [(e["uuid"], e["published"]) for e in events or []]
         )
@@ -71,18 +82,16 @@ class Batch:
     @property
     def events(self) -> list[dict[str, Any]]:
         if self._events is None:
-            assert self._envelope is not None
-            self._events = orjson.loads(self._envelope)["data"]["events"]
+            self._events = [orjson.loads(raw) for raw in self._raw or []]
         return self._events
 
     def record(self, record_id: str, received_at: datetime | None = None) -> bytes:
-        """The journal line for this batch (newline-terminated)."""
+        """The journal lines of this batch: one per event, newline-terminated."""
         when = (received_at or datetime.now(UTC)).isoformat()
         head = {"record": record_id, "delivery_id": self.delivery_id, "received_at": when}
-        body = self._envelope
-        if body is None:
-            body = orjson.dumps({"data": {"events": self._events or []}})
-        return orjson.dumps(head)[:-1] + b',"body":' + body + b"}\n"
+        prefix = orjson.dumps(head)[:-1] + b',"event":'
+        raws = self._raw if self._raw is not None else map(orjson.dumps, self._events or [])
+        return b"".join([prefix + raw + b"}\n" for raw in raws])
 
     def keys(self, record_id: str) -> bytes:
         """Index lines ``uuid<TAB>published<TAB>record`` for the writer's duplicate check."""
@@ -120,7 +129,13 @@ def parse_delivery(body: bytes) -> Batch:
         return Batch(delivery_id, events)
     if b"\n" in body or b"\r" in body:  # whitespace between tokens; never inside JSON strings
         body = body.replace(b"\r", b" ").replace(b"\n", b" ")
-    return Batch(delivery_id, envelope=body, keys=keys)
+    raw = [bytes(event) for event in _RAW_DECODER.decode(body).data.events]
+    for index, event in enumerate(raw):
+        if len(event) > MAX_EVENT_BYTES:
+            raise DeliveryError(
+                400, "invalid_event", f"data.events[{index}] is over {MAX_EVENT_BYTES} bytes"
+            )
+    return Batch(delivery_id, raw=raw, keys=keys)
 
 
 def dedupe_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from typing import IO, Any
 import orjson
 
 from okta_alerts.errors import OktaAlertsError
-from okta_alerts.events import Batch, dedupe_events, event_problem
+from okta_alerts.events import MAX_EVENT_BYTES, Batch, dedupe_events, event_problem
 
 BATCH_EVENTS = 2000
 
@@ -109,6 +109,8 @@ def _item(where: str, item: Any, report: IngestReport) -> Iterator[dict[str, Any
             yield from _item(f"{where} data.events[{index}]", event, report)
         return
     problem = event_problem(item)
+    if problem is None and len(orjson.dumps(item)) > MAX_EVENT_BYTES:
+        problem = f"the event is over {MAX_EVENT_BYTES} bytes"
     if problem:
         report.problem(where, problem)
         return

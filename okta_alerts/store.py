@@ -37,11 +37,12 @@ import duckdb
 from okta_alerts.columns import extract_sql
 from okta_alerts.config import Settings
 from okta_alerts.errors import StoreError, StoreLockedError
-from okta_alerts.events import Batch
+from okta_alerts.events import MAX_EVENT_BYTES, Batch
 from okta_alerts.journal import Journal, fsync_dir, fsync_file, repair_tail
 from okta_alerts.manifest import FileEntry, Manifest, Retired, read_manifest, write_manifest
 
 JOURNAL_ROTATE_BYTES = 64 * 1024 * 1024  # seal early under load
+MAX_LINE_BYTES = MAX_EVENT_BYTES + 4096  # one event and its record header
 COMPACT_SEGMENT_ROWS = 1_000_000  # compact at once when this many rows wait in segments
 PART_MAX_ROWS = 500_000  # a daily part this large is left alone; new rows start a new part
 WRITER_MEMORY_LIMIT = "1GB"
@@ -328,38 +329,46 @@ class StoreWriter:
             "SELECT unnest(?::VARCHAR[]) AS uuid, unnest(?::VARCHAR[]) AS record",
             [[u for u, _ in pairs], [r for _, r in pairs]],
         )
+        # One streaming pass extracts the columns and splits the rows by UTC day into staged
+        # files; then each day is sorted (out of core if need be) into its part. Nothing holds
+        # all the rows in memory.
+        stage = self.root / "tmp" / f"stage-{segments[-1].path.rsplit('/', 1)[-1]}"
+        shutil.rmtree(stage, ignore_errors=True)
         source = segment_source([str(self.root / f.path) for f in segments])
         db.execute(
-            "CREATE OR REPLACE TEMP TABLE fresh AS SELECT f.* "
-            f"FROM ({extract_sql(source, ('_record',))}) f "
+            f"COPY (SELECT {extract_columns('f.')}, {_DAY.replace('published', 'f.published')} "
+            f"AS day FROM ({extract_sql(source, ('_record',))}) f "
             "ANTI JOIN excluded x ON f.uuid = x.uuid AND f._record = x.record "
-            "WHERE f.published >= ?",
+            f"WHERE f.published >= ?) TO '{stage}' "
+            "(FORMAT parquet, PARTITION_BY (day), COMPRESSION zstd, COMPRESSION_LEVEL 1)",
             [cutoff],
         )
-        days = [
-            r[0]
-            for r in db.execute(f"SELECT DISTINCT {_DAY} AS d FROM fresh ORDER BY d").fetchall()
-        ]
+        staged = {
+            folder.name.removeprefix("day="): sorted(str(p) for p in folder.glob("*.parquet"))
+            for folder in sorted(stage.glob("day=*"))
+        }
         live = [f for f in self.manifest.daily if f not in expired]
         add: list[FileEntry] = []
         merged: list[FileEntry] = []
         stem = Path(segments[-1].path).stem
-        columns = extract_columns()
-        for day in days:
+        for day, files in staged.items():
             parts = [f for f in live if f.day == day and f.rows < PART_MAX_ROWS]
             merged += parts
-            older_files = _sql_list([str(self.root / f.path) for f in parts])
-            older = f" UNION ALL SELECT {columns} FROM read_parquet({older_files})" if parts else ""
+            inputs = _sql_list(files + [str(self.root / f.path) for f in parts])
             relative = f"daily/{day[:4]}/{day[5:7]}/{day[8:]}-{stem}.parquet"
-            select = f"SELECT {columns} FROM fresh WHERE {_DAY} = '{day}'{older} ORDER BY published"
-            self._publish(select, relative)
+            self._publish(
+                f"SELECT {extract_columns()} FROM read_parquet({inputs}, union_by_name = true) "
+                "ORDER BY published",
+                relative,
+            )
             rows, low, high = _one(
                 db,
                 "SELECT count(*), min(published), max(published) FROM read_parquet(?)",
                 [str(self.root / relative)],
             )
             add.append(self._entry(relative, "daily", rows, low, high, day=day))
-        db.execute("DROP TABLE fresh; DROP TABLE excluded; DELETE FROM sealed_keys")
+        shutil.rmtree(stage, ignore_errors=True)
+        db.execute("DROP TABLE excluded; DELETE FROM sealed_keys")
         self._commit(add=add, drop=segments + merged + expired)
         return len(segments) + len(merged) + len(expired)
 
@@ -398,20 +407,19 @@ EMPTY_SOURCE = (
 )
 
 
-def extract_columns() -> str:
+def extract_columns(prefix: str = "") -> str:
     from okta_alerts.columns import STORED_NAMES
 
-    return ", ".join(STORED_NAMES)
+    return ", ".join(prefix + name for name in STORED_NAMES)
 
 
-def segment_source(paths: list[str], max_object: int = 1 << 26) -> str:
+def segment_source(paths: list[str]) -> str:
     """A relation of (_record, delivery_id, received_at, raw) over journal/segment files."""
     return (
-        f"(SELECT record AS _record, delivery_id, received_at, unnest(body.data.events) AS raw "
+        f"(SELECT record AS _record, delivery_id, received_at, event AS raw "
         f"FROM read_ndjson({_sql_list(paths)}, columns={{record: 'VARCHAR', "
-        f"delivery_id: 'VARCHAR', received_at: 'TIMESTAMPTZ', "
-        f"body: 'STRUCT(data STRUCT(events JSON[]))'}}, "
-        f"format='newline_delimited', maximum_object_size={max_object}))"
+        f"delivery_id: 'VARCHAR', received_at: 'TIMESTAMPTZ', event: 'JSON'}}, "
+        f"format='newline_delimited', maximum_object_size={MAX_LINE_BYTES}))"
     )
 
 

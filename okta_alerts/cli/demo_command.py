@@ -24,15 +24,21 @@ def demo(data_dir: Path, seed: int, days: int) -> None:
 
     Simulates two weeks of history, starts the receiver on loopback with a generated secret,
     delivers the last two hours over HTTP like Okta (handshake, auth header, batches, re-sends)
-    including a lockout storm and a provisioning outage, and shows what was stored.
+    including a lockout storm and a provisioning outage, and shows what was stored. Then runs
+    the lockouts and assignment-errors notebooks through papermill, evaluates the alert rules
+    and prints the digest (or sends it, when apprise targets are configured).
     """
     from okta_alerts.demo import run_demo
 
     settings = load_settings(overrides={"data_dir": data_dir})
     result = run_demo(settings, seed=seed, history_days=days)
+    click.echo("\nHTML reports:")
+    for path in result.reports:
+        click.echo(f"  {path}")
+    click.echo(f"Alerts fired: {', '.join(result.firing) or 'none'}")
     click.echo(
-        f"\nDemo data: {result.data_dir}  (explore: okta-alerts query "
-        f'"SELECT * FROM lockouts LIMIT 5" --data-dir {result.data_dir})'
+        f"Demo data: {result.data_dir}  (explore: okta-alerts query "
+        f'"SELECT * FROM lockouts LIMIT 5" --data-dir {result.data_dir}, or make lab)'
     )
 
 
