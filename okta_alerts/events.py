@@ -129,9 +129,9 @@ def parse_delivery(body: bytes) -> Batch:
         return Batch(delivery_id, events)
     if b"\n" in body or b"\r" in body:  # whitespace between tokens; never inside JSON strings
         body = body.replace(b"\r", b" ").replace(b"\n", b" ")
-    raw = [bytes(event) for event in _RAW_DECODER.decode(body).data.events]
-    for index, event in enumerate(raw):
-        if len(event) > MAX_EVENT_BYTES:
+    raw = [bytes(item) for item in _RAW_DECODER.decode(body).data.events]
+    for index, text in enumerate(raw):
+        if len(text) > MAX_EVENT_BYTES:
             raise DeliveryError(
                 400, "invalid_event", f"data.events[{index}] is over {MAX_EVENT_BYTES} bytes"
             )
