@@ -36,8 +36,15 @@ typecheck: install
 bench: install
 	$(BIN)/python -m bench
 
+# Kernels start in notebooks/, so the data dir (or config file) is passed as an absolute path.
 lab: install
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --notebook-dir=. notebooks/
+	@if [ -z "$$OKTA_ALERTS_CONFIG" ] && [ -f okta-alerts.toml ]; then \
+		export OKTA_ALERTS_CONFIG="$(CURDIR)/okta-alerts.toml"; \
+	elif [ -z "$$OKTA_ALERTS_DATA_DIR" ]; then \
+		export OKTA_ALERTS_DATA_DIR="$(CURDIR)/data"; \
+	fi; \
+	exec $(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir="$(CURDIR)" \
+		--LabApp.default_url=/lab/tree/notebooks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -35,6 +35,7 @@ from okta_alerts.overview import event_summary, events_by_type, events_over_time
 from okta_alerts.windows import Window, make_window
 
 __all__ = [
+    "WINDOW_QUERIES",
     "AssignmentSummary",
     "LockoutSummary",
     "Window",
@@ -63,6 +64,33 @@ __all__ = [
     "unlock_delays",
     "view_columns",
 ]
+
+# Every query that takes (connection, window), for benchmarks and docs: functions named after
+# their result, each returning a DataFrame or a summary object.
+WINDOW_QUERIES: tuple[str, ...] = (
+    "lockouts_over_time",
+    "lockouts_by_hour",
+    "lockouts_by_day",
+    "top_locked_users",
+    "lockouts_by_source",
+    "spray_candidates",
+    "repeat_lockouts",
+    "lockout_episodes",
+    "unlock_delays",
+    "lockout_summary",
+    "assignment_errors_over_time",
+    "assignment_errors_by_hour",
+    "assignment_errors_by_day",
+    "errors_by_app",
+    "errors_by_reason",
+    "errors_by_user",
+    "new_error_reasons",
+    "app_error_spikes",
+    "assignment_summary",
+    "events_over_time",
+    "events_by_type",
+    "event_summary",
+)
 
 _LOCKED = """
   SELECT published, client_ip, as_number, as_org, geo_country, client_user_agent,

@@ -14,7 +14,15 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from okta_alerts.baseline import Comparison, compare_to_baseline, counts_over_time, frame, one_row
+from okta_alerts.baseline import (
+    Comparison,
+    comparison,
+    counts_over_time,
+    frame,
+    one_row,
+    period_params,
+    period_stats_sql,
+)
 from okta_alerts.baseline import window_params as _window_params
 from okta_alerts.windows import Window
 
@@ -240,18 +248,21 @@ def assignment_summary(
     w AS (SELECT * FROM e WHERE published >= $start),
     spikes AS ({_SPIKES}),
     top_app AS (SELECT app_name, count(*) AS n FROM w GROUP BY 1 ORDER BY n DESC, 1 LIMIT 1),
-    top_why AS (SELECT reason, count(*) AS n FROM w GROUP BY 1 ORDER BY n DESC, 1 LIMIT 1)
+    top_why AS (SELECT reason, count(*) AS n FROM w GROUP BY 1 ORDER BY n DESC, 1 LIMIT 1),
+    {period_stats_sql("e")}
     SELECT (SELECT count(*) FROM w), (SELECT count(DISTINCT app_name) FROM w),
            (SELECT count(DISTINCT user_login) FROM w), (SELECT count(DISTINCT reason) FROM w),
            (SELECT count(DISTINCT reason) FROM w
              WHERE reason NOT IN (SELECT reason FROM e WHERE published < $start)),
            (SELECT list(app_name ORDER BY {_SPIKE_ORDER}) FROM spikes),
-           (SELECT app_name FROM top_app), (SELECT n FROM top_app), (SELECT reason FROM top_why)
+           (SELECT app_name FROM top_app), (SELECT n FROM top_app), (SELECT reason FROM top_why),
+           (SELECT current FROM period_stats), (SELECT mean FROM period_stats),
+           (SELECT std FROM period_stats)
     """
-    params = _params(window, min_errors=min_errors, min_ratio=min_ratio)
-    errors, apps, users, reasons, new, spiking, top_app, top_n, top_reason = one_row(
-        con, sql, params
-    )
+    # e spans [baseline_start, end), which holds every baseline period (period_params)
+    params = _params(window, min_errors=min_errors, min_ratio=min_ratio) | period_params(window)
+    row = one_row(con, sql, params)
+    errors, apps, users, reasons, new, spiking, top_app, top_n, top_reason = row[:9]
     return AssignmentSummary(
         window=window,
         errors=int(errors),
@@ -263,5 +274,5 @@ def assignment_summary(
         top_app=top_app,
         top_app_errors=int(top_n or 0),
         top_reason=top_reason,
-        baseline=compare_to_baseline(con, "assignment_errors", window),
+        baseline=comparison(window, row[9:]),
     )

@@ -141,36 +141,52 @@ class Comparison:
 
 def compare_to_baseline(con: duckdb.DuckDBPyConnection, view: str, window: Window) -> Comparison:
     """Count ``view`` rows in the window and in each window-length period of the baseline."""
-    length = window.end - window.start
-    periods = window.baseline_periods
-    first = window.start - periods * length
-    sql = f"""
-    WITH rows AS (
+    sql = f"WITH {period_stats_sql(_view(view))} SELECT * FROM period_stats"
+    return comparison(window, one_row(con, sql, period_params(window)))
+
+
+def period_stats_sql(relation: str) -> str:
+    """CTEs ending in ``period_stats(current, mean, std)``: the count of ``relation`` rows (with
+    a ``published`` column) in the window, and the mean and standard deviation of the counts of
+    the window-length periods before it. Bind :func:`period_params`."""
+    return f"""
+    period_rows AS (
       SELECT (epoch_us(published) - $first_us) // $length_us AS period
-      FROM {_view(view)}
+      FROM {relation}
       WHERE published >= $first AND published < $end
-    ), counts AS (
+    ), period_counts AS (
       SELECT p.period, count(r.period) AS n
-      FROM range(0, $periods + 1) p(period) LEFT JOIN rows r USING (period)
+      FROM range(0, $periods + 1) p(period) LEFT JOIN period_rows r USING (period)
       GROUP BY p.period
-    )
-    SELECT
-      max(n) FILTER (WHERE period = $periods) AS current,
-      avg(n) FILTER (WHERE period < $periods) AS mean,
-      stddev_samp(n) FILTER (WHERE period < $periods) AS std
-    FROM counts
-    """
-    params = {
+    ), period_stats AS (
+      SELECT
+        max(n) FILTER (WHERE period = $periods) AS current,
+        avg(n) FILTER (WHERE period < $periods) AS mean,
+        stddev_samp(n) FILTER (WHERE period < $periods) AS std
+      FROM period_counts
+    )"""
+
+
+def period_params(window: Window) -> dict[str, Any]:
+    """Parameters of :func:`period_stats_sql`: the baseline periods end where the window starts
+    (so they start at or after ``baseline_start``)."""
+    length = window.end - window.start
+    first = window.start - window.baseline_periods * length
+    return {
         "first": first,
         "first_us": _micros(first),
         "end": window.end,
         "length_us": length // timedelta(microseconds=1),
-        "periods": periods,
+        "periods": window.baseline_periods,
     }
-    current, mean, std = one_row(con, sql, params)
+
+
+def comparison(window: Window, stats: tuple[Any, ...]) -> Comparison:
+    """A :class:`Comparison` from ``(current, mean, std)`` of ``period_stats``."""
+    current, mean, std = stats
     return Comparison(
         count=int(current or 0),
-        periods=periods,
+        periods=window.baseline_periods,
         mean=None if mean is None else float(mean),
         std=None if std is None else float(std),
     )

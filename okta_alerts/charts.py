@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 from matplotlib.dates import AutoDateLocator, DateFormatter, DayLocator, date2num
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from okta_alerts import analysis
 from okta_alerts.windows import Window
@@ -151,7 +152,7 @@ def series_chart(frame: pd.DataFrame, window: Window, noun: str) -> Chart:
     else:
         axes.xaxis.set_major_locator(DayLocator(interval=max(1, round(window.hours / 24 / 8))))
     axes.xaxis.set_major_formatter(DateFormatter("%H:%M\n%b %d" if per == "hour" else "%b %d"))
-    axes.yaxis.get_major_locator().set_params(integer=True)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.grid(axis="y", alpha=0.3, zorder=0)
     axes.legend(loc="upper left", fontsize=8, frameon=False)
     if not frame["count"].sum():
@@ -171,7 +172,7 @@ def ranking_chart(
     axes.invert_yaxis()
     axes.set_title(f"{title}, {_span(window)}", fontsize=11)
     axes.set_xlabel(xlabel)
-    axes.xaxis.get_major_locator().set_params(integer=True)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.grid(axis="x", alpha=0.3, zorder=0)
     if not values:
         axes.set_yticks([])

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import orjson
 
+from okta_alerts.eventtypes import assignment_error_predicate
+
 _TEXT = "VARCHAR"
 _PARTY = {"id": _TEXT, "type": _TEXT, "alternateId": _TEXT, "displayName": _TEXT}
 
@@ -93,6 +95,13 @@ HINTS: tuple[tuple[str, str, str], ...] = (
         "VARCHAR",
         "coalesce(raw->>'$.debugContext.debugData.errorMessage', "
         "raw->>'$.debugContext.debugData.reason')",
+    ),
+    # The assignment-error rule of OKTA.md §4, decided once: the view filters on one small
+    # dictionary-encoded column instead of a long predicate per row.
+    (
+        "_assignment_error",
+        "BOOLEAN",
+        assignment_error_predicate(column="e.eventType", result="e.outcome.result"),
     ),
 )
 

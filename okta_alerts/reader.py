@@ -20,7 +20,7 @@ import orjson
 
 from okta_alerts.columns import COLUMN_NAMES, STORED_NAMES, extract_sql
 from okta_alerts.errors import StoreError
-from okta_alerts.eventtypes import LOCKOUT_TYPES, UNLOCK_TYPES, assignment_error_predicate, sql_list
+from okta_alerts.eventtypes import LOCKOUT_TYPES, UNLOCK_TYPES, sql_list
 from okta_alerts.hookhealth import HOOK_GAPS_VIEW
 from okta_alerts.manifest import NAME as MANIFEST
 
@@ -121,10 +121,10 @@ WHERE (uuid || ' ' || _record) NOT IN (SELECT unnest(okta_alerts_excluded()))"""
     ]
 
 
-_ASSIGNMENT_ERRORS = f"""
+_ASSIGNMENT_ERRORS = """
 CREATE VIEW assignment_errors AS
 SELECT
-  * EXCLUDE (_app_hint, _reason_hint),
+  * EXCLUDE (_app_hint, _reason_hint, _assignment_error),
   coalesce(target_app_name, _app_hint) AS app_name,
   target_app_id AS app_id,
   coalesce(target_user_login, actor_alternate_id) AS user_login,
@@ -135,7 +135,7 @@ SELECT
     display_message
   ) AS reason
 FROM _stored_events
-WHERE {assignment_error_predicate()}
+WHERE _assignment_error
 """
 
 _EMPTY: dict[str, tuple[Path, Path]] = {}

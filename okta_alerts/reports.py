@@ -15,17 +15,21 @@ import ast
 import importlib
 import json
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from okta_alerts.config import PACKAGE_ROOT, Settings
 from okta_alerts.errors import OktaAlertsError
 from okta_alerts.windows import make_window
 
-NOTEBOOKS_DIR = PACKAGE_ROOT / "notebooks"
+if TYPE_CHECKING:  # config (pydantic) is not imported at run time: notebooks import this module
+    from okta_alerts.config import Settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # where reports run (their cwd)
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 FORMATS = ("html", "ipynb", "both")
 DEFAULT_KERNEL = "python3"
 # The kernel's own log (e.g. ipykernel's warning that its loopback TCP is not encrypted) is noise
@@ -33,6 +37,7 @@ DEFAULT_KERNEL = "python3"
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
 HIDDEN_TAG = "report-hide"  # cells with this tag are left out of the HTML report
 FIGURES_MIME = "application/json"
+PATH_PARAMETERS = ("data_dir", "rules")
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 
@@ -124,7 +129,7 @@ def run_report(
     """
     if fmt not in FORMATS:
         raise ReportParameterError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    path = _notebook_path(name, Path(notebooks_dir or NOTEBOOKS_DIR))
+    path = _notebook_path(name, Path(notebooks_dir or NOTEBOOKS_DIR)).resolve()
     values = _checked(path, _info(path).parameters, parameters, settings)
 
     import nbformat
@@ -132,7 +137,8 @@ def run_report(
     from jupyter_client.kernelspec import NoSuchKernel
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-    folder = Path(output_dir or settings.reports_dir / path.stem)
+    # absolute: papermill changes the working directory to the project root while it runs
+    folder = Path(output_dir or settings.reports_dir / path.stem).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     target = _unique(folder, datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ"))
     metadata = nbformat.read(path, as_version=4).metadata
@@ -146,7 +152,7 @@ def run_report(
             parameters=values,
             kernel_name=kernelspec.get("name") or DEFAULT_KERNEL,
             language=language or "python",
-            cwd=str(PACKAGE_ROOT),
+            cwd=str(PROJECT_ROOT),
             progress_bar=False,
             log_output=False,
             start_timeout=120,
@@ -154,14 +160,16 @@ def run_report(
         )
     except papermill.PapermillExecutionError as exc:
         first = next((line for line in exc.source.splitlines() if line.strip()), "")
+        number = _failed_cell_number(target) or exc.cell_index
         raise ReportError(
-            f"report {name!r} failed in cell {exc.cell_index} ({first.strip()!r}): "
-            f"{exc.ename}: {_short(exc.evalue)}. The failed notebook is kept at {target}"
+            f"report {name!r} failed in cell {number} of {path.name} "
+            f"(In [{exc.exec_count}]: {first.strip()!r}): {exc.ename}: {_short(exc.evalue)}. "
+            f"The failed notebook is kept at {target}"
         ) from None
     except NoSuchKernel as exc:
         raise ReportError(
             f"no Jupyter kernel named {exc.name!r}; register one with "
-            f"'python -m ipykernel install --sys-prefix --name {exc.name}' (make lab does)"
+            f"'{sys.executable} -m ipykernel install --sys-prefix --name {exc.name}'"
         ) from None
     except (DeadKernelError, CellTimeoutError) as exc:
         raise ReportError(
@@ -172,7 +180,8 @@ def run_report(
     html = None
     if fmt in ("html", "both"):
         html = target.with_suffix(".html")
-        html.write_text(notebook_html(executed), encoding="utf-8")
+        title = f"{_title(path)}, {target.stem}"
+        html.write_text(notebook_html(executed, title), encoding="utf-8")
     notebook: Path | None = target
     if fmt == "html":
         target.unlink()
@@ -180,7 +189,7 @@ def run_report(
     return ReportResult(path.stem, notebook, html, values, seconds, read_figures(executed))
 
 
-def notebook_html(notebook: Any) -> str:
+def notebook_html(notebook: Any, title: str = "okta-alerts report") -> str:
     """An executed notebook as one self-contained HTML page: inputs and prompts hidden, cells
     tagged ``report-hide`` left out, images embedded. Outputs are rendered by nbconvert, which
     escapes text; DataFrames are escaped by pandas."""
@@ -193,7 +202,7 @@ def notebook_html(notebook: Any) -> str:
     exporter = HTMLExporter(
         config=config, exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
     )
-    body, _ = exporter.from_notebook_node(notebook)
+    body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
     return str(body)
 
 
@@ -281,6 +290,9 @@ def _checked(
             f"known: {', '.join(by_name) or 'none'}"
         )
     values = {key: _convert(key, value, by_name[key].type) for key, value in given.items()}
+    for key in PATH_PARAMETERS:  # relative to where the command runs, not the kernel's cwd
+        if isinstance(values.get(key), str):
+            values[key] = str(Path(values[key]).resolve())
     if "data_dir" in by_name and values.get("data_dir") is None:
         values["data_dir"] = str(Path(settings.data_dir).resolve())
     if {"end", "window_hours", "baseline_days"} <= by_name.keys():
@@ -328,6 +340,23 @@ def _unique(folder: Path, stem: str) -> Path:
     while target.exists() or target.with_suffix(".html").exists():
         target, n = folder / f"{stem}-{n}.ipynb", n + 1
     return target
+
+
+def _failed_cell_number(executed: Path) -> int | None:
+    """The 1-based position, in the report's own notebook, of the cell that raised (papermill
+    adds an injected-parameters cell and an error banner to the executed copy)."""
+    import nbformat
+
+    added = {"injected-parameters", "papermill-error-cell-tag"}
+    try:
+        cells = nbformat.read(executed, as_version=4).cells
+    except Exception:  # best effort: an unreadable copy still gets papermill's cell index
+        return None
+    own = [c for c in cells if not added & set(c.get("metadata", {}).get("tags", []))]
+    for number, cell in enumerate(own, start=1):
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            return number
+    return None
 
 
 def _short(text: str, limit: int = 300) -> str:

@@ -513,3 +513,9 @@ def test_late_arrival_of_old_events_is_counted(tmp_path: Path) -> None:
         "x@example.com",
         "y@example.com",
     ]
+
+
+def test_window_queries_lists_every_query(con: duckdb.DuckDBPyConnection) -> None:
+    for name in analysis.WINDOW_QUERIES:
+        result = getattr(analysis, name)(con, WINDOW)
+        assert isinstance(result, pd.DataFrame) or hasattr(result, "figures"), name

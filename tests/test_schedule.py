@@ -199,12 +199,6 @@ if send_notifications:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="okta_alerts.connect() fails inside a Jupyter kernel: its `SET enable_progress_bar "
-    "= false` raises InvalidInputException when ipywidgets is not installed (reader.py); remove "
-    "this mark when that is fixed",
-)
 def test_scheduled_notebook_with_notifications_fires_the_digest(
     data_dir: Path, tmp_path: Path, catcher: Catcher, fill_store: Callable[[Any], int],
     monkeypatch: pytest.MonkeyPatch,

@@ -1,0 +1,75 @@
+"""``python -m bench``: run the benchmarks, write ``bench/results/``, print a summary."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import asdict
+
+from bench.ingest import IngestConfig, config_dict, run_ingest
+from bench.processes import BenchError
+from bench.readers import run_readers
+from bench.report import ingest_summary, ingest_targets, readers_summary
+from bench.results import ROOT, document, write_result
+
+DEFAULT_SCALES = [1_000_000]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--only", choices=["ingest", "readers"], help="Run one benchmark.")
+    parser.add_argument("--seconds", type=int, default=20, help="wrk duration per run.")
+    parser.add_argument("--repeats", type=int, default=3, help="Ingest runs per target.")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads.")
+    parser.add_argument(
+        "--scale",
+        type=int,
+        nargs="+",
+        default=DEFAULT_SCALES,
+        help="Reader store sizes in events (default: 1000000; 10000000 takes ~30 min to build).",
+    )
+    parser.add_argument("--runs", type=int, default=5, help="Timed runs per reader query.")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    failed = []
+    if args.only in (None, "ingest"):
+        try:
+            run_ingest_benchmark(args)
+        except BenchError as exc:
+            failed.append(f"ingest: {exc}")
+    if args.only in (None, "readers"):
+        try:
+            body = run_readers(args.scale, args.runs)
+            _publish(document("readers", {"scales": args.scale, "runs": args.runs}, body))
+            print(readers_summary(body), flush=True)
+        except BenchError as exc:
+            failed.append(f"readers: {exc}")
+    for message in failed:
+        print(f"bench failed: {message}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def run_ingest_benchmark(args: argparse.Namespace) -> None:
+    config = IngestConfig(
+        seconds=args.seconds,
+        connections=args.connections,
+        threads=args.threads,
+        repeats=args.repeats,
+    )
+    body = run_ingest(config)
+    body["targets"] = ingest_targets(body)
+    _publish(document("ingest", config_dict(config), body))
+    print(ingest_summary(body, asdict(config)), flush=True)
+
+
+def _publish(doc: dict[str, object]) -> None:
+    stamped, latest = write_result(doc)
+    print(f"wrote {stamped.relative_to(ROOT)} and {latest.relative_to(ROOT)}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
