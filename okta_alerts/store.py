@@ -46,7 +46,16 @@ MAX_LINE_BYTES = MAX_EVENT_BYTES + 4096  # one event and its record header
 COMPACT_SEGMENT_ROWS = 1_000_000  # compact at once when this many rows wait in segments
 PART_MAX_ROWS = 500_000  # a daily part this large is left alone; new rows start a new part
 WRITER_MEMORY_LIMIT = "1GB"
-DAILY_PARQUET = "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 3, ROW_GROUP_SIZE 122880"
+# Row groups are bounded in bytes too: the writer buffers one per open file, so a day of wide
+# events (long user agents, big debugData) must not need more memory than the writer has.
+DAILY_PARQUET = (
+    "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 3, ROW_GROUP_SIZE 30720, "
+    "ROW_GROUP_SIZE_BYTES '48MB'"
+)
+STAGE_PARQUET = (
+    "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, ROW_GROUP_SIZE 4096, "
+    "ROW_GROUP_SIZE_BYTES '8MB'"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,30 +332,31 @@ class StoreWriter:
                 self._commit(add=[], drop=expired)
             return len(expired)
         db = self._db
-        pairs = [(u, r) for f in segments for u, r in f.exclude]
-        db.execute(
-            "CREATE OR REPLACE TEMP TABLE excluded AS "
-            "SELECT unnest(?::VARCHAR[]) AS uuid, unnest(?::VARCHAR[]) AS record",
-            [[u for u, _ in pairs], [r for _, r in pairs]],
-        )
-        # One streaming pass extracts the columns and splits the rows by UTC day into staged
-        # files; then each day is sorted (out of core if need be) into its part. Nothing holds
-        # all the rows in memory.
-        stage = self.root / "tmp" / f"stage-{segments[-1].path.rsplit('/', 1)[-1]}"
-        shutil.rmtree(stage, ignore_errors=True)
+        # Repeats listed at sealing: a small list, checked with the list as the hash side.
+        excluded = [f"{u} {r}" for f in segments for u, r in f.exclude]
+        # One streaming pass extracts the columns into a staged Parquet file; then each UTC day
+        # is read back from it (columnar, pruned by row-group statistics) and sorted, out of
+        # core if need be, into its part. Nothing holds the whole backlog in memory.
+        stage = self.root / "tmp" / f"stage-{Path(segments[-1].path).stem}.parquet"
         source = segment_source([str(self.root / f.path) for f in segments])
-        db.execute(
-            f"COPY (SELECT {extract_columns('f.')}, {_DAY.replace('published', 'f.published')} "
-            f"AS day FROM ({extract_sql(source, ('_record',))}) f "
-            "ANTI JOIN excluded x ON f.uuid = x.uuid AND f._record = x.record "
-            f"WHERE f.published >= ?) TO '{stage}' "
-            "(FORMAT parquet, PARTITION_BY (day), COMPRESSION zstd, COMPRESSION_LEVEL 1)",
-            [cutoff],
-        )
-        staged = {
-            folder.name.removeprefix("day="): sorted(str(p) for p in folder.glob("*.parquet"))
-            for folder in sorted(stage.glob("day=*"))
-        }
+        db.execute("SET preserve_insertion_order = false")  # lets the pass stream
+        try:
+            db.execute(
+                f"COPY (SELECT {extract_columns('f.')} "
+                f"FROM ({extract_sql(source, ('_record',))}) f WHERE f.published >= ? "
+                "AND (f.uuid || ' ' || f._record) NOT IN (SELECT unnest(?::VARCHAR[]))) "
+                f"TO '{stage}' ({STAGE_PARQUET})",
+                [cutoff, excluded],
+            )
+        finally:
+            db.execute("RESET preserve_insertion_order")  # the uuid index relies on file order
+        days = [
+            row[0]
+            for row in db.execute(
+                f"SELECT DISTINCT {_DAY} AS day FROM read_parquet(?) ORDER BY day", [str(stage)]
+            ).fetchall()
+        ]
+        staged = {day: [str(stage)] for day in days}
         live = [f for f in self.manifest.daily if f not in expired]
         add: list[FileEntry] = []
         merged: list[FileEntry] = []
@@ -358,7 +368,7 @@ class StoreWriter:
             relative = f"daily/{day[:4]}/{day[5:7]}/{day[8:]}-{stem}.parquet"
             self._publish(
                 f"SELECT {extract_columns()} FROM read_parquet({inputs}, union_by_name = true) "
-                "ORDER BY published",
+                f"WHERE {_DAY} = '{day}' ORDER BY published",
                 relative,
             )
             rows, low, high = _one(
@@ -367,8 +377,8 @@ class StoreWriter:
                 [str(self.root / relative)],
             )
             add.append(self._entry(relative, "daily", rows, low, high, day=day))
-        shutil.rmtree(stage, ignore_errors=True)
-        db.execute("DROP TABLE excluded; DELETE FROM sealed_keys")
+        stage.unlink(missing_ok=True)
+        db.execute("DELETE FROM sealed_keys")
         self._commit(add=add, drop=segments + merged + expired)
         return len(segments) + len(merged) + len(expired)
 

@@ -152,13 +152,17 @@ def compact(settings: Settings) -> None:
     The receiver does this by itself every OKTA_ALERTS_COMPACT_SECONDS; this command is for a
     stopped receiver (it is refused while one runs).
     """
+    from okta_alerts.manifest import read_manifest
     from okta_alerts.store import open_writer
 
-    with open_writer(settings, owner="okta-alerts compact") as writer:
-        before = len(writer.manifest.files)
-        replaced = writer.compact()
-        after = len(writer.manifest.files)
-    click.echo(f"compacted: {replaced} file(s) replaced; {before} → {after} live file(s)")
+    before = read_manifest(settings.events_dir)
+    with open_writer(settings, owner="okta-alerts compact") as writer:  # seals and compacts
+        writer.compact()  # also applies the retention and deletes files past the grace period
+        after = writer.manifest
+    click.echo(
+        f"compacted: {len(before.segments)} segment(s) and {len(before.daily)} daily file(s) "
+        f"→ {len(after.daily)} daily file(s), {after.rows} events"
+    )
 
 
 COMMANDS = [ingest, query, status, compact]
