@@ -17,7 +17,12 @@ DEFAULT_SCALES = [1_000_000]
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--only", choices=["ingest", "readers"], help="Run one benchmark.")
+    parser.add_argument(
+        "--only", choices=["ingest", "readers", "backfill"], help="Run one benchmark."
+    )
+    parser.add_argument(
+        "--backfill-pages", type=int, default=1000, help="Backfill pages of 1,000 events."
+    )
     parser.add_argument("--seconds", type=int, default=20, help="wrk duration per run.")
     parser.add_argument("--repeats", type=int, default=3, help="Ingest runs per target.")
     parser.add_argument("--connections", type=int, default=32)
@@ -48,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
             print(readers_summary(body), flush=True)
         except BenchError as exc:
             failed.append(f"readers: {exc}")
+    if args.only in (None, "backfill"):
+        from bench.backfill import main as run_backfill_benchmark
+
+        if run_backfill_benchmark(["--pages", str(args.backfill_pages)]) != 0:
+            failed.append("backfill")
     for message in failed:
         print(f"bench failed: {message}", file=sys.stderr)
     return 1 if failed else 0
