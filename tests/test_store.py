@@ -347,4 +347,3 @@ def test_file_names_are_never_reused_across_writer_sessions(data_dir: Path) -> N
     with open_writer(make_settings(data_dir, grace_seconds=0)) as writer:
         writer.compact()  # deletes every retired file now
     assert count(settings) == 13
-
