@@ -117,16 +117,17 @@ def parse_delivery(body: bytes) -> Batch:
         ) from None
     except msgspec.DecodeError as exc:
         raise DeliveryError(400, "invalid_json", f"the body is not valid JSON ({exc})") from None
-    keys = []
-    for index, event in enumerate(envelope.data.events):
-        problem = _key_problem(event.uuid, event.eventType, event.published)
-        if problem:
-            raise DeliveryError(400, "invalid_event", f"data.events[{index}]: {problem}")
-        keys.append((event.uuid, event.published))
+    events = envelope.data.events
+    keys = [(event.uuid, event.published) for event in events]
+    if not _keys_ok(keys, [event.eventType for event in events]):
+        for index, event in enumerate(events):  # find the first bad event to name it
+            problem = _key_problem(event.uuid, event.eventType, event.published)
+            if problem:
+                raise DeliveryError(400, "invalid_event", f"data.events[{index}]: {problem}")
     delivery_id = envelope.eventId if isinstance(envelope.eventId, str) else None
     if len({uuid for uuid, _ in keys}) != len(keys):  # a repeat inside one delivery: keep the first
-        events = dedupe_events(orjson.loads(body)["data"]["events"])
-        return Batch(delivery_id, events)
+        unique = dedupe_events(orjson.loads(body)["data"]["events"])
+        return Batch(delivery_id, unique)
     if b"\n" in body or b"\r" in body:  # whitespace between tokens; never inside JSON strings
         body = body.replace(b"\r", b" ").replace(b"\n", b" ")
     raw = [bytes(item) for item in _RAW_DECODER.decode(body).data.events]
@@ -162,6 +163,25 @@ def event_problem(event: Any) -> str | None:
     return _key_problem(event["uuid"], event["eventType"], event["published"])
 
 
+def _keys_ok(keys: list[tuple[str, str]], event_types: list[str]) -> bool:
+    """The checks of :func:`_key_problem` for a whole delivery in a few C-level passes.
+
+    False means "look closer": the per-event path then names the problem (or finds none).
+    """
+    if not keys:
+        return True
+    uuids = [uuid for uuid, _ in keys]
+    joined = "".join(uuids)
+    if not (all(uuids) and all(t.strip() for t in event_types)):
+        return False
+    if max(map(len, uuids)) > MAX_UUID_LENGTH or not joined.isprintable() or " " in joined:
+        return False
+    published = [p for _, p in keys]
+    if not _TIMESTAMPS.fullmatch("\n".join(published)):
+        return False
+    return all(p[8:10] <= "28" or is_timestamp(p) for p in published)  # Feb 30 and the like
+
+
 def _key_problem(uuid: str, event_type: str, published: str) -> str | None:
     if not uuid.strip() or not event_type.strip():
         return "`uuid` and `eventType` must not be empty"
@@ -172,9 +192,13 @@ def _key_problem(uuid: str, event_type: str, published: str) -> str | None:
     return None
 
 
-_TIMESTAMP = re.compile(
-    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?"
+_TIMESTAMP_PATTERN = (
+    r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+    r"(?:[T ](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?)?"
+    r"(?:Z|[+-](?:[01]\d|2[0-3])(?::?[0-5]\d)?)?"
 )
+_TIMESTAMP = re.compile(_TIMESTAMP_PATTERN)
+_TIMESTAMPS = re.compile(f"(?:{_TIMESTAMP_PATTERN}\n)*{_TIMESTAMP_PATTERN}")
 
 
 _NANOS = re.compile(r"(\.\d{6})\d+")

@@ -12,7 +12,7 @@ import pytest
 
 import okta_alerts
 from okta_alerts.config import Settings
-from okta_alerts.errors import StoreLockedError
+from okta_alerts.errors import DeliveryError, StoreLockedError
 from okta_alerts.events import Batch, parse_delivery
 from okta_alerts.manifest import read_manifest
 from okta_alerts.store import StoreWriter, open_writer
@@ -315,6 +315,9 @@ def test_journal_files_are_private(settings: Settings) -> None:
         ("20230328T170337Z", False),
         ("2026-13-45T00:00:00Z", False),
         ("2026-03-28T25:00:00Z", False),
+        ("2026-02-30T00:00:00Z", False),
+        ("2026-11-31", False),
+        ("2026-11-30T23:59:59.999Z", True),
     ],
 )
 def test_published_must_be_a_time_duckdb_can_read(
@@ -325,6 +328,12 @@ def test_published_must_be_a_time_duckdb_can_read(
 
     event = make_event(published=published)
     assert (event_problem(event) is None) is accepted
+    body = orjson.dumps(envelope([make_event(), event, make_event()]))
+    if accepted:
+        assert parse_delivery(body).size == 3
+    else:
+        with pytest.raises(DeliveryError, match=r"data\.events\[1\]: `published`"):
+            parse_delivery(body)
     if accepted:
         with open_writer(settings) as writer:
             seal(writer, Batch("d", [event]))
