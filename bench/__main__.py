@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
+from typing import Any
 
 from bench.ingest import IngestConfig, config_dict, run_ingest
 from bench.processes import BenchError
 from bench.readers import run_readers
 from bench.report import ingest_summary, ingest_targets, readers_summary
 from bench.results import ROOT, document, write_result
+from okta_alerts.errors import OktaAlertsError
 
 DEFAULT_SCALES = [1_000_000]
 
@@ -18,7 +21,9 @@ DEFAULT_SCALES = [1_000_000]
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
-        "--only", choices=["ingest", "readers", "backfill"], help="Run one benchmark."
+        "--only",
+        choices=["ingest", "readers", "backfill", "analysis", "alerts"],
+        help="Run one benchmark.",
     )
     parser.add_argument(
         "--backfill-pages", type=int, default=1000, help="Backfill pages of 1,000 events."
@@ -34,7 +39,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=DEFAULT_SCALES,
         help="Reader store sizes in events (default: 1000000; 10000000 takes ~30 min to build).",
     )
-    parser.add_argument("--runs", type=int, default=5, help="Timed runs per reader query.")
+    parser.add_argument(
+        "--runs", type=int, default=5, help="Timed runs per reader/analysis query and alert check."
+    )
     return parser.parse_args(argv)
 
 
@@ -53,6 +60,14 @@ def main(argv: list[str] | None = None) -> int:
             print(readers_summary(body), flush=True)
         except BenchError as exc:
             failed.append(f"readers: {exc}")
+    if args.only in (None, "analysis"):
+        from bench.analysis import analysis_summary, run_analysis
+
+        _run_store_benchmark("analysis", run_analysis, analysis_summary, args, failed)
+    if args.only in (None, "alerts"):
+        from bench.alerts import alerts_summary, run_alerts
+
+        _run_store_benchmark("alerts", run_alerts, alerts_summary, args, failed)
     if args.only in (None, "backfill"):
         from bench.backfill import main as run_backfill_benchmark
 
@@ -74,6 +89,22 @@ def run_ingest_benchmark(args: argparse.Namespace) -> None:
     body["targets"] = ingest_targets(body)
     _publish(document("ingest", config_dict(config), body))
     print(ingest_summary(body, asdict(config)), flush=True)
+
+
+def _run_store_benchmark(
+    name: str,
+    run: Callable[[list[int], int], dict[str, Any]],
+    summary: Callable[[dict[str, Any]], str],
+    args: argparse.Namespace,
+    failed: list[str],
+) -> None:
+    try:
+        body = run(args.scale, args.runs)
+    except (BenchError, OktaAlertsError) as exc:
+        failed.append(f"{name}: {exc}")
+        return
+    _publish(document(name, {"scales": args.scale, "runs": args.runs}, body))
+    print(summary(body), flush=True)
 
 
 def _publish(doc: dict[str, object]) -> None:

@@ -293,3 +293,43 @@ def test_baseline_table_answers_every_query_like_the_store(
     assert answers["top10_locked_users"][0] == ("u0@example.com", 4)
     assert len(answers["hourly_lockouts_30d"]) == 30 * 24
     assert answers["assignment_errors_by_app"] == [("Box", 3), ("Slack", 2)]
+
+
+def test_analysis_bench_times_every_window_query(
+    fill_store: Callable[[list[dict[str, Any]]], int], data_dir: Path
+) -> None:
+    from bench.analysis import analysis_summary, time_call
+    from okta_alerts import analysis
+    from okta_alerts.windows import make_window
+
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    fill_store(
+        [
+            make_event("user.account.lock", start + timedelta(hours=i), actor=f"u{i % 3}@x.com")
+            for i in range(12)
+        ]
+    )
+    window = make_window(start + timedelta(days=1), 24, 14)
+    con = okta_alerts.connect(data_dir)
+    try:
+        timed = {
+            n: time_call(getattr(analysis, n), con, window, 1) for n in analysis.WINDOW_QUERIES
+        }
+    finally:
+        con.close()
+    assert timed["lockouts_by_hour"]["rows"] == 24
+    assert timed["lockout_summary"]["rows"] is None
+    notebook = {"median_s": 3.0, "ratio_to_floor": 1.5, "meets_target": True}
+    scale = {
+        "events": 12,
+        "window": [window.start.isoformat(), window.end.isoformat()],
+        "baseline_days": 14,
+        "queries": timed,
+        "notebooks": {
+            "floor": {"median_s": 2.0},
+            "lockouts": notebook,
+            "assignment_errors": notebook,
+        },
+    }
+    text = analysis_summary({"scales": [scale]})
+    assert "lockouts_by_hour" in text and "1.5x floor" in text
