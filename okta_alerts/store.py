@@ -356,15 +356,14 @@ class StoreWriter:
                 f"SELECT DISTINCT {_DAY} AS day FROM read_parquet(?) ORDER BY day", [str(stage)]
             ).fetchall()
         ]
-        staged = {day: [str(stage)] for day in days}
         live = [f for f in self.manifest.daily if f not in expired]
         add: list[FileEntry] = []
         merged: list[FileEntry] = []
         stem = Path(segments[-1].path).stem
-        for day, files in staged.items():
+        for day in days:
             parts = [f for f in live if f.day == day and f.rows < PART_MAX_ROWS]
             merged += parts
-            inputs = _sql_list(files + [str(self.root / f.path) for f in parts])
+            inputs = _sql_list([str(stage)] + [str(self.root / f.path) for f in parts])
             relative = f"daily/{day[:4]}/{day[5:7]}/{day[8:]}-{stem}.parquet"
             self._publish(
                 f"SELECT {extract_columns()} FROM read_parquet({inputs}, union_by_name = true) "
