@@ -98,12 +98,12 @@ def connect(data_dir: Any = None) -> duckdb.DuckDBPyConnection:
 
 
 def view_statements() -> list[str]:
-    from okta_alerts.store import segment_source
+    from okta_alerts.store import segment_source_of
 
     columns = ", ".join(STORED_NAMES)
     public = ", ".join(COLUMN_NAMES)
     segments = extract_sql(
-        segment_source(["__SEGMENTS__"]).replace("['__SEGMENTS__']", "okta_alerts_segments()"),
+        segment_source_of("okta_alerts_segments()"),
         keep=("_record",),
     )
     return [
@@ -144,13 +144,13 @@ _EMPTY: dict[str, tuple[Path, Path]] = {}
 def _private_empty_files() -> tuple[Path, Path]:
     """Zero-row files with the events schema, for a data dir that has no store yet."""
     if "files" not in _EMPTY:
-        from okta_alerts.store import EMPTY_SOURCE
+        from okta_alerts.store import write_empty_parquet
 
         folder = Path(tempfile.mkdtemp(prefix="okta-alerts-"))
         parquet, ndjson = folder / "empty.parquet", folder / "empty.ndjson"
         ndjson.touch()
         con = duckdb.connect()
-        con.execute(f"COPY ({extract_sql(EMPTY_SOURCE)}) TO '{parquet}' (FORMAT parquet)")
+        write_empty_parquet(con, parquet)
         con.close()
         _EMPTY["files"] = (parquet, ndjson)
     return _EMPTY["files"]

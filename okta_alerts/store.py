@@ -27,14 +27,14 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
 import duckdb
 
-from okta_alerts.columns import extract_sql
+from okta_alerts.columns import STORED_NAMES, extract_sql
 from okta_alerts.config import Settings
 from okta_alerts.errors import StoreError, StoreLockedError
 from okta_alerts.events import MAX_EVENT_BYTES, Batch
@@ -240,7 +240,7 @@ class StoreWriter:
         empty = self.root / "empty.parquet"
         if not empty.exists():
             temp = self.root / "tmp" / "empty.parquet"
-            self._db.execute(f"COPY ({extract_sql(EMPTY_SOURCE)}) TO '{temp}' (FORMAT parquet)")
+            write_empty_parquet(self._db, temp)
             os.replace(temp, empty)
 
     def _seal(self, journal: Path, rebuild_keys: bool) -> SealResult:
@@ -416,17 +416,25 @@ EMPTY_SOURCE = (
 )
 
 
-def extract_columns(prefix: str = "") -> str:
-    from okta_alerts.columns import STORED_NAMES
+def write_empty_parquet(db: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """A zero-row file with the stored columns: what readers open when nothing is sealed."""
+    db.execute(f"COPY ({extract_sql(EMPTY_SOURCE)}) TO '{path}' (FORMAT parquet)")
 
+
+def extract_columns(prefix: str = "") -> str:
     return ", ".join(prefix + name for name in STORED_NAMES)
 
 
 def segment_source(paths: list[str]) -> str:
     """A relation of (_record, delivery_id, received_at, raw) over journal/segment files."""
+    return segment_source_of(_sql_list(paths))
+
+
+def segment_source_of(files: str) -> str:
+    """:func:`segment_source` over ``files``, any SQL expression of a list of paths."""
     return (
         f"(SELECT record AS _record, delivery_id, received_at, event AS raw "
-        f"FROM read_ndjson({_sql_list(paths)}, columns={{record: 'VARCHAR', "
+        f"FROM read_ndjson({files}, columns={{record: 'VARCHAR', "
         f"delivery_id: 'VARCHAR', received_at: 'TIMESTAMPTZ', event: 'JSON'}}, "
         f"format='newline_delimited', maximum_object_size={MAX_LINE_BYTES}))"
     )
@@ -450,8 +458,6 @@ def _keys_from_journal(path: Path) -> str:
 
 
 def _with_exclusions(entry: FileEntry, excluded: list[tuple[Any, ...]]) -> FileEntry:
-    from dataclasses import replace
-
     return replace(entry, exclude=[[str(u), str(r)] for u, r in excluded])
 
 
