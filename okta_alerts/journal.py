@@ -1,15 +1,18 @@
-"""The hot file: an append-only NDJSON journal, one line per accepted batch.
+"""The hot file: an append-only NDJSON journal, one line per event of each accepted batch.
 
-A batch is acknowledged only after its line is written and ``fdatasync`` returned, so the journal
-is what makes an acknowledgement durable. It is private to the writer; readers never open it.
-Sealing turns a closed journal into a Parquet segment (:mod:`okta_alerts.store`).
+A batch is acknowledged only after its lines are written and ``fdatasync`` returned, so the
+journal is what makes an acknowledgement durable. It is private to the writer; readers never open
+it. Sealing renames a closed journal into a segment (:mod:`okta_alerts.store`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 from pathlib import Path
+
+_RECORD = re.compile(rb'^\{"record":"([^"]*)"')
 
 
 class Journal:
@@ -48,29 +51,47 @@ class Journal:
             os.ftruncate(self._fd, size)
 
 
+def record_id(boot: str, number: int, lines: int) -> str:
+    """The id of one batch's lines; it ends with their count, so :func:`repair_tail` can tell
+    a batch whose write a crash cut short (at a line boundary) from a whole one."""
+    return f"{boot}.{number}.{lines}"
+
+
+def _batch_lines(line: bytes) -> tuple[bytes, int]:
+    """(record id, line count of its batch) of a journal line; count 1 if the id has none."""
+    match = _RECORD.match(line)
+    if match is None:
+        return b"", 1
+    record = match.group(1)
+    parts = record.split(b".")
+    return record, int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else 1
+
+
 def repair_tail(path: Path) -> int:
-    """Cut a torn last line (a write interrupted by a crash, never acknowledged); return size."""
+    """Cut what a crash left unfinished at the end of a journal; return the new size.
+
+    A write interrupted by a crash was never acknowledged. It can end mid-line or, just as
+    well, on a line boundary inside a batch; either way the batch's lines are all dropped, so a
+    delivery is stored whole or not at all.
+    """
+    good = 0  # end of the last whole batch
     with open(path, "r+b") as handle:
+        offset, current, expected, seen = 0, b"", 0, 0
+        for line in handle:
+            if not line.endswith(b"\n"):
+                break
+            record, count = _batch_lines(line)
+            if record == current and seen < expected:
+                seen += 1
+            else:
+                current, expected, seen = record, count, 1
+            offset += len(line)
+            if seen >= expected:
+                good = offset
         size = handle.seek(0, os.SEEK_END)
-        if size == 0:
-            return 0
-        handle.seek(size - 1)
-        if handle.read(1) == b"\n":
-            return size
-        step = 1 << 16
-        pos = size
-        while pos > 0:
-            start = max(0, pos - step)
-            handle.seek(start)
-            chunk = handle.read(pos - start)
-            cut = chunk.rfind(b"\n")
-            if cut >= 0:
-                good = start + cut + 1
-                handle.truncate(good)
-                return good
-            pos = start
-        handle.truncate(0)
-        return 0
+        if good < size:
+            handle.truncate(good)
+    return good
 
 
 def fsync_dir(path: Path) -> None:

@@ -38,7 +38,7 @@ from okta_alerts.columns import STORED_NAMES, extract_sql
 from okta_alerts.config import Settings
 from okta_alerts.errors import StoreError, StoreLockedError
 from okta_alerts.events import MAX_EVENT_BYTES, Batch
-from okta_alerts.journal import Journal, fsync_dir, fsync_file, repair_tail
+from okta_alerts.journal import Journal, fsync_dir, fsync_file, record_id, repair_tail
 from okta_alerts.manifest import FileEntry, Manifest, Retired, read_manifest, write_manifest
 
 JOURNAL_ROTATE_BYTES = 64 * 1024 * 1024  # seal early under load
@@ -95,9 +95,10 @@ class StoreWriter:
 
     # -- committer side -------------------------------------------------------------------
 
-    def next_record_id(self) -> str:
+    def next_record_id(self, lines: int) -> str:
+        """A new record id for a batch of ``lines`` events (see :func:`journal.record_id`)."""
         self._records += 1
-        return f"{self._boot}.{self._records}"
+        return record_id(self._boot, self._records, lines)
 
     def append(self, batches: Iterable[tuple[bytes, bytes]]) -> None:
         """Append (journal line, key lines) pairs; not durable until :meth:`sync`.
@@ -118,7 +119,7 @@ class StoreWriter:
             raise
 
     def append_batch(self, batch: Batch) -> None:
-        record = self.next_record_id()
+        record = self.next_record_id(batch.size)
         self.append([(batch.record(record), batch.keys(record))])
 
     def sync(self) -> None:

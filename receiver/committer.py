@@ -67,7 +67,7 @@ class GroupCommitter:
         """Return once ``batch`` is durable in the journal; raise StoreUnavailableError if not."""
         if self._stopping:
             raise StoreUnavailableError("the receiver is shutting down")
-        record = self.writer.next_record_id()
+        record = self.writer.next_record_id(batch.size)
         now = datetime.now(UTC)
         line, keys = batch.record(record, now), batch.keys(record)
         while self._queued_bytes + len(line) > MAX_PENDING_BYTES and self._queue:

@@ -63,11 +63,21 @@ def images(path: Path) -> int:
     )
 
 
+def assert_same_figures(got: dict[str, Any], expected: dict[str, Any]) -> None:
+    """Equal, except floats, whose last bits vary with DuckDB's parallel aggregation order."""
+    assert got.keys() == expected.keys()
+    for key, value in expected.items():
+        if isinstance(value, float):
+            assert got[key] == pytest.approx(value, rel=1e-12), key
+        else:
+            assert got[key] == value, key
+
+
 def test_lockouts_notebook(simulated: Settings) -> None:
     result = run(simulated, "lockouts")
     con = okta_alerts.connect(simulated.data_dir)
     expected = analysis.lockout_summary(con, WINDOW, spray_minutes=10, spray_min_users=5)
-    assert result.figures == reports._jsonable(expected.figures())
+    assert_same_figures(result.figures, reports._jsonable(expected.figures()))
     # the scenarios: a storm of 25-40 users plus a spray locking 5-8 users from one IP
     assert result.figures["lockouts"] >= 30
     assert result.figures["ratio"] > 3
@@ -83,7 +93,7 @@ def test_assignment_errors_notebook(simulated: Settings) -> None:
     result = run(simulated, "assignment_errors")
     con = okta_alerts.connect(simulated.data_dir)
     expected = analysis.assignment_summary(con, WINDOW, min_errors=5, min_ratio=3.0)
-    assert result.figures == reports._jsonable(expected.figures())
+    assert_same_figures(result.figures, reports._jsonable(expected.figures()))
     # the scenario: Salesforce.com push/sync fails for 40-70 users within an hour
     assert result.figures["top_app"] == "Salesforce.com"
     assert "Salesforce.com" in result.figures["spiking_apps"]

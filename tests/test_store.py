@@ -14,6 +14,7 @@ import okta_alerts
 from okta_alerts.config import Settings
 from okta_alerts.errors import DeliveryError, StoreLockedError
 from okta_alerts.events import Batch, parse_delivery
+from okta_alerts.journal import repair_tail
 from okta_alerts.manifest import read_manifest
 from okta_alerts.store import StoreWriter, open_writer
 from tests.conftest import make_settings
@@ -191,6 +192,36 @@ def test_a_hot_file_left_by_a_crash_is_recovered(settings: Settings) -> None:
         assert sum(r.stored for r in recovered.recovered) == 20
     assert count(settings) == 20
     assert list((settings.events_dir / "journal").glob("*.ndjson")) == []
+
+
+@pytest.mark.parametrize("kept_lines", [0, 1, 7, 11])
+def test_a_batch_cut_short_on_a_line_boundary_is_dropped_whole(
+    settings: Settings, kept_lines: int
+) -> None:
+    first = Batch("d1", [make_event(uuid=f"whole-{i}") for i in range(5)])
+    second = Batch("d2", [make_event(uuid=f"cut-{i}") for i in range(12)])
+    writer = StoreWriter(settings, owner="crashing")
+    writer.append_batch(first)
+    whole = writer.journal_bytes
+    writer.append_batch(second)
+    writer.sync()
+    journal = next((settings.events_dir / "journal").glob("*.ndjson"))
+    writer.close(seal=False)
+    lines = journal.read_bytes().splitlines(keepends=True)
+    # the crash stopped the second batch's write after whole lines (never acknowledged)
+    journal.write_bytes(b"".join(lines[: 5 + kept_lines]))
+    assert repair_tail(journal) == whole
+    with open_writer(settings):
+        pass
+    assert count(settings) == 5
+    assert count(settings, "uuid LIKE 'cut-%'") == 0
+
+
+def test_journals_of_an_older_release_are_repaired_line_by_line(tmp_path: Path) -> None:
+    journal = tmp_path / "1.ndjson"
+    lines = [b'{"record":"b.1","delivery_id":null,"event":{}}\n'] * 3
+    journal.write_bytes(b"".join(lines) + b'{"record":"b.2","deliv')
+    assert repair_tail(journal) == len(b"".join(lines))
 
 
 def test_an_interrupted_compaction_is_rolled_back(settings: Settings) -> None:
