@@ -3,10 +3,12 @@
 Layout under ``<data_dir>/events``::
 
     writer.lock               held (flock) by the one writer; names who holds it
-    journal/N.ndjson          the hot file: one line per accepted batch, fsynced before the ack
-    journal/N.keys            uuid, published, record of each line's events (rebuilt after a crash)
+    journal/N.ndjson          the hot file: one line per event of each accepted batch, fsynced
+                              before the ack
+    journal/N.keys            uuid, published, record of each event (rebuilt after a crash)
     segments/N.ndjson         a sealed journal, published as is by rename
-    daily/YYYY/MM/DD-N.parquet  compacted parts: all columns extracted, zstd, sorted by published
+    daily/YYYY/MM/DD-N-K.parquet  compacted parts: all columns extracted, zstd, sorted by
+                              published; a busy day of wide events is split into time ranges
     manifest.json             what readers may open (okta_alerts.manifest)
 
 Sealing is cheap (a rename plus a duplicate check on the uuid index), so it never holds up
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import os
 import shutil
 import threading
@@ -44,7 +47,8 @@ from okta_alerts.manifest import FileEntry, Manifest, Retired, read_manifest, wr
 JOURNAL_ROTATE_BYTES = 64 * 1024 * 1024  # seal early under load
 MAX_LINE_BYTES = MAX_EVENT_BYTES + 4096  # one event and its record header
 COMPACT_SEGMENT_ROWS = 1_000_000  # compact at once when this many rows wait in segments
-PART_MAX_ROWS = 500_000  # a daily part this large is left alone; new rows start a new part
+PART_MAX_ROWS = 500_000  # most rows in one daily part; half full parts are left alone
+SORT_PART_BYTES = 192 * 1024 * 1024  # uncompressed bytes of one part's sort, well inside the limit
 WRITER_MEMORY_LIMIT = "1GB"
 # Row groups are bounded in bytes too: the writer buffers one per open file, so a day of wide
 # events (long user agents, big debugData) must not need more memory than the writer has.
@@ -361,26 +365,62 @@ class StoreWriter:
         add: list[FileEntry] = []
         merged: list[FileEntry] = []
         stem = Path(segments[-1].path).stem
+        rows_per_part = self._rows_per_part(stage)
         for day in days:
-            parts = [f for f in live if f.day == day and f.rows < PART_MAX_ROWS]
+            # Parts under half the size are merged again, so a day ends in few, full parts.
+            parts = [f for f in live if f.day == day and f.rows < rows_per_part // 2]
             merged += parts
-            inputs = _sql_list([str(stage)] + [str(self.root / f.path) for f in parts])
-            relative = f"daily/{day[:4]}/{day[5:7]}/{day[8:]}-{stem}.parquet"
-            self._publish(
-                f"SELECT {extract_columns()} FROM read_parquet({inputs}, union_by_name = true) "
-                f"WHERE {_DAY} = '{day}' ORDER BY published",
-                relative,
-            )
-            rows, low, high = _one(
-                db,
-                "SELECT count(*), min(published), max(published) FROM read_parquet(?)",
-                [str(self.root / relative)],
-            )
-            add.append(self._entry(relative, "daily", rows, low, high, day=day))
+            inputs = [str(stage)] + [str(self.root / f.path) for f in parts]
+            relation = f"read_parquet({_sql_list(inputs)}, union_by_name = true)"
+            for number, (low, high) in enumerate(self._day_ranges(relation, day, rows_per_part)):
+                relative = f"daily/{day[:4]}/{day[5:7]}/{day[8:]}-{stem}-{number}.parquet"
+                self._publish(
+                    f"SELECT {extract_columns()} FROM {relation} WHERE {_DAY} = '{day}' "
+                    f"AND published >= '{low}' AND published < '{high}' ORDER BY published",
+                    relative,
+                )
+                rows, first, last = _one(
+                    db,
+                    "SELECT count(*), min(published), max(published) FROM read_parquet(?)",
+                    [str(self.root / relative)],
+                )
+                add.append(self._entry(relative, "daily", rows, first, last, day=day))
         stage.unlink(missing_ok=True)
         db.execute("DELETE FROM sealed_keys")
         self._commit(add=add, drop=segments + merged + expired)
         return len(segments) + len(merged) + len(expired)
+
+    def _rows_per_part(self, stage: Path) -> int:
+        """Rows a part may hold so that sorting it fits well inside the writer's memory.
+
+        A part is sorted by ``published`` (readers skip row groups by time), and the sort of
+        wide rows is what runs out of memory; the Parquet footer tells the bytes per row.
+        """
+        raw_bytes, rows = _one(
+            self._db,
+            "SELECT sum(total_uncompressed_size), "
+            "(SELECT sum(num_rows) FROM parquet_file_metadata(?)) FROM parquet_metadata(?)",
+            [str(stage), str(stage)],
+        )
+        per_row = max(1.0, (raw_bytes or 0) / max(1, rows or 0))
+        return max(1_000, min(PART_MAX_ROWS, int(SORT_PART_BYTES / per_row)))
+
+    def _day_ranges(self, relation: str, day: str, rows_per_part: int) -> list[tuple[str, str]]:
+        """Cut one day of ``relation`` into ``published`` ranges of about ``rows_per_part``."""
+        where = f"WHERE {_DAY} = '{day}'"
+        (rows,) = _one(self._db, f"SELECT count(*) FROM {relation} {where}")
+        pieces = -(-int(rows) // rows_per_part)
+        start = datetime.fromisoformat(day).replace(tzinfo=UTC)
+        bounds = [start.isoformat(), (start + timedelta(days=1)).isoformat()]
+        if pieces > 1:
+            (cuts,) = _one(
+                self._db,
+                f"SELECT quantile_disc(published, ?) FROM {relation} {where}",
+                [[k / pieces for k in range(1, pieces)]],
+            )
+            inner = sorted({c.isoformat() for c in cuts} - set(bounds))
+            bounds = [bounds[0], *inner, bounds[1]]
+        return list(itertools.pairwise(bounds))
 
     def _publish(self, select: str, relative: str) -> None:
         """Write ``select`` to a temp file, fsync it, and rename it into place."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,12 +12,13 @@ import orjson
 import pytest
 
 import okta_alerts
+from okta_alerts import store
 from okta_alerts.config import Settings
 from okta_alerts.errors import DeliveryError, StoreLockedError
 from okta_alerts.events import Batch, parse_delivery
 from okta_alerts.journal import repair_tail
 from okta_alerts.manifest import read_manifest
-from okta_alerts.store import StoreWriter, open_writer
+from okta_alerts.store import StoreWriter, open_writer, write_batches
 from tests.conftest import make_settings
 from tests.factories import envelope, make_event
 
@@ -233,6 +235,35 @@ def test_an_interrupted_compaction_is_rolled_back(settings: Settings) -> None:
     with open_writer(settings):
         assert not orphan.exists()
     assert count(settings) == 5
+
+
+def test_a_busy_day_of_wide_events_is_split_into_sorted_time_ranges(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store, "SORT_PART_BYTES", 1_000_000)  # ~2 KB rows: 1,000 rows a part
+    start = datetime(2026, 11, 27, tzinfo=UTC)
+    events = [
+        make_event(
+            uuid=f"wide-{i}",
+            published=(start + timedelta(seconds=(i * 7919) % 86_400)).isoformat(),
+            debugContext={"debugData": {"padding": "x" * 1500}},
+        )
+        for i in range(3_500)
+    ]
+    write_batches(settings, [Batch("d", events[i : i + 500]) for i in range(0, 3_500, 500)])
+    parts = read_manifest(settings.events_dir).daily
+    assert len(parts) >= 3 and sum(p.rows for p in parts) == 3_500
+    assert {p.day for p in parts} == {"2026-11-27"}
+    ranges = sorted((p.min_published, p.max_published) for p in parts)
+    assert all(a[1] < b[0] for a, b in itertools.pairwise(ranges)), "ranges overlap"
+    con = okta_alerts.connect(settings.data_dir)
+    for part in parts:
+        path = str(settings.events_dir / part.path)
+        times = [
+            t for (t,) in con.execute("SELECT published FROM read_parquet(?)", [path]).fetchall()
+        ]
+        assert times == sorted(times), f"{part.path} is not sorted by published"
+    assert count(settings) == 3_500 and count(settings, "uuid LIKE 'wide-%'") == 3_500
 
 
 def test_compaction_retires_files_and_deletes_them_after_the_grace_period(data_dir: Path) -> None:
