@@ -23,7 +23,7 @@ from typing import Any
 from okta_alerts.config import Settings
 from okta_alerts.cursors import BACKFILL_FILE, describe_backfill, load_cursor, save_cursor
 from okta_alerts.errors import OktaAlertsError
-from okta_alerts.events import Batch, dedupe_events, event_problem
+from okta_alerts.events import Batch
 from okta_alerts.hookhealth import SYSTEMLOG
 from okta_alerts.sink import open_sink
 from okta_alerts.systemlog import ClientStats, Page, SystemLogClient, okta_time
@@ -67,8 +67,7 @@ class BackfillResult:
 
 def page_batch(page: Page, delivery_id: str) -> tuple[Batch, int]:
     """The page's storable events as one batch, and how many were malformed."""
-    good = [e for e in page.events if event_problem(e) is None]
-    return Batch(delivery_id, dedupe_events(good)), len(page.events) - len(good)
+    return page.found.batch(delivery_id), page.found.bad
 
 
 def run_backfill(
@@ -153,9 +152,8 @@ def _fetch_pages(
             sink.write(batch)
             result.skipped += bad
             result.pages = state["pages"] = state["pages"] + 1
-            result.events = state["events"] = state["events"] + len(batch.events)
-            last = page.events[-1].get("published") if page.events else None
-            state["last_published"] = last if isinstance(last, str) else state.get("last_published")
+            result.events = state["events"] = state["events"] + batch.size
+            state["last_published"] = page.found.last_published or state.get("last_published")
             state["next"] = page.next_url
             finished = page.next_url is None or page.next_url == page.url
             state["done"] = result.done = finished

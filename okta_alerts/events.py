@@ -139,6 +139,67 @@ def parse_delivery(body: bytes) -> Batch:
     return Batch(delivery_id, raw=raw, keys=keys)
 
 
+_ITEMS = msgspec.json.Decoder(list[msgspec.Raw])
+_EVENT_KEYS = msgspec.json.Decoder(_Event)
+
+
+class PageEvents:
+    """A System Log page (a JSON array of LogEvents) checked like a delivery, but tolerantly.
+
+    Okta's API is the source of record, so one malformed event must not hold up the rest: it is
+    counted in ``bad`` and skipped. Good events are kept as the bytes Okta sent (no Python
+    objects are built for them), repeats of a ``uuid`` inside the page are dropped.
+    """
+
+    __slots__ = ("bad", "keys", "raw", "size")
+
+    def __init__(self, body: bytes) -> None:
+        """Raise :class:`ValueError` when ``body`` is not a JSON array."""
+        if b"\n" in body or b"\r" in body:  # whitespace between tokens; never inside strings
+            body = body.replace(b"\r", b" ").replace(b"\n", b" ")
+        try:
+            items = _ITEMS.decode(body)
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            raise ValueError(f"not a JSON array of events ({exc})") from None
+        self.size = len(items)
+        self.bad = 0  # not an object, a key missing or of the wrong type, too big, bad values
+        self.raw: list[bytes] = []
+        self.keys: list[tuple[str, str]] = []
+        types: list[str] = []
+        for item in items:
+            try:
+                event = _EVENT_KEYS.decode(item)
+            except msgspec.ValidationError:
+                self.bad += 1
+                continue
+            if len(item) > MAX_EVENT_BYTES:
+                self.bad += 1
+                continue
+            self.raw.append(bytes(item))
+            self.keys.append((event.uuid, event.published))
+            types.append(event.eventType)
+        if not _keys_ok(self.keys, types) or len({u for u, _ in self.keys}) != len(self.keys):
+            self._keep_good(types)
+
+    def _keep_good(self, types: list[str]) -> None:
+        kept: list[tuple[bytes, tuple[str, str]]] = []
+        seen: set[str] = set()
+        for raw, key, event_type in zip(self.raw, self.keys, types, strict=True):
+            if _key_problem(key[0], event_type, key[1]) is not None:
+                self.bad += 1
+            elif key[0] not in seen:
+                seen.add(key[0])
+                kept.append((raw, key))
+        self.raw, self.keys = [r for r, _ in kept], [k for _, k in kept]
+
+    @property
+    def last_published(self) -> str | None:
+        return self.keys[-1][1] if self.keys else None
+
+    def batch(self, delivery_id: str | None) -> Batch:
+        return Batch(delivery_id, raw=self.raw, keys=self.keys)
+
+
 def dedupe_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Drop repeats of a ``uuid`` inside one batch (the first one is kept)."""
     seen: set[str] = set()

@@ -104,7 +104,7 @@ def poll_once(
                 break
             state["next"], state["seen"] = page.next_url, []
             save_cursor(path, state)
-            if len(page.events) < PAGE_LIMIT:
+            if page.found.size < PAGE_LIMIT:
                 break  # caught up: the next link is where the next poll starts
     return result
 

@@ -38,7 +38,7 @@ class StoreSink:
         self._sealed_at = time.monotonic()
 
     def write(self, batch: Batch) -> None:
-        if not batch.events:
+        if not batch.size:
             return
         self.writer.append_batch(batch)
         self.writer.sync()
@@ -70,7 +70,7 @@ class ReceiverSink:
         self.via = f"the running receiver at {self.sender.url}"
 
     def write(self, batch: Batch) -> None:
-        if batch.events:
+        if batch.size:
             self.sender.send(batch)
 
     def close(self) -> None:

@@ -25,11 +25,11 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
-import orjson
 import tenacity
 
 from okta_alerts.config import Settings
 from okta_alerts.errors import ConfigError, OktaAlertsError
+from okta_alerts.events import PageEvents
 
 log = logging.getLogger("okta_alerts.systemlog")
 
@@ -48,11 +48,16 @@ class SystemLogError(OktaAlertsError):
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """One answer of the API: its events (a JSON array) and the next link, if any."""
+    """One answer of the API: its events (checked, as sent) and the next link, if any."""
 
     url: str
-    events: list[dict[str, Any]]
+    found: PageEvents
     next_url: str | None
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """The page's storable events as dicts (decoded on each call; for small pages)."""
+        return self.found.batch(None).events
 
 
 @dataclass
@@ -276,17 +281,14 @@ class SystemLogClient:
             "client may be using this token's rate limit. Try again later"
         )
 
-    def _events(self, response: httpx.Response) -> list[dict[str, Any]]:
+    def _events(self, response: httpx.Response) -> PageEvents:
         try:
-            body = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            body = None
-        if not isinstance(body, list):
+            return PageEvents(response.content)
+        except ValueError:
             raise SystemLogError(
                 f"{self.org_url}/api/v1/logs did not answer a JSON array of events; "
                 "is OKTA_ALERTS_OKTA_ORG_URL your Okta org's URL?"
-            )
-        return body
+            ) from None
 
     def _next_link(self, response: httpx.Response) -> str | None:
         for value in response.headers.get_list("link"):

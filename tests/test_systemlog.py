@@ -13,6 +13,7 @@ import pytest
 
 from okta_alerts.config import default_poll_event_types, load_settings
 from okta_alerts.errors import ConfigError
+from okta_alerts.events import PageEvents
 from okta_alerts.systemlog import SystemLogClient, SystemLogError, authorization, event_filter
 from tests.fake_okta import TOKEN, FakeOkta, sample_events
 
@@ -216,3 +217,37 @@ def test_poll_settings() -> None:
         load_settings(environ={"OKTA_ALERTS_POLL_EVENT_TYPES": "user.account.lock,User.Lock"})
     secret = load_settings(environ={"OKTA_ALERTS_OKTA_API_TOKEN": TOKEN})
     assert TOKEN not in repr(secret) and TOKEN not in str(secret.model_dump())
+
+
+def test_a_page_keeps_good_events_as_sent_and_counts_the_malformed() -> None:
+    good = (
+        b'{"uuid": "a", "eventType": "user.account.lock",\n'
+        b' "published": "2026-11-28T10:00:00.000Z"}'
+    )
+    body = (
+        b"["
+        + b", ".join(
+            [
+                good,
+                b"null",
+                b'{"uuid": "b", "eventType": "x"}',  # no published
+                b'{"uuid": 7, "eventType": "x", "published": "2026-11-28T10:00:00Z"}',
+                b'{"uuid": "c", "eventType": "x", "published": "yesterday"}',
+                good,  # a repeat inside the page: kept once, not malformed
+                b'{"uuid": "d", "eventType": "x", "published": "2026-11-28T11:00:00Z", "n": [1]}',
+            ]
+        )
+        + b"]"
+    )
+    found = PageEvents(body)
+    assert (found.size, found.bad) == (7, 4)
+    assert [k for k, _ in found.keys] == ["a", "d"]
+    assert found.raw[0] == good.replace(b"\n", b" ")  # the bytes Okta sent, on one line
+    assert found.last_published == "2026-11-28T11:00:00Z"
+    assert [e["uuid"] for e in found.batch("page-1").events] == ["a", "d"]
+
+
+@pytest.mark.parametrize("body", [b'{"errorCode": "E0000001"}', b"[{", b"<html>"])
+def test_a_page_that_is_not_a_json_array_is_refused(body: bytes) -> None:
+    with pytest.raises(ValueError, match="not a JSON array"):
+        PageEvents(body)

@@ -193,8 +193,8 @@ class _BackfillBar:
         if self.task is None:
             self.task = self.progress.add_task("backfill", total=span, events=0, pages=0)
         done = span
-        if page.events and not result.done:
-            last = parse_time(page.events[-1]["published"])
+        if page.found.last_published and not result.done:
+            last = parse_time(page.found.last_published)
             done = min(span, max(0.0, (last - result.since).total_seconds()))
         self.progress.update(self.task, completed=done, events=result.events, pages=result.pages)
 
