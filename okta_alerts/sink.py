@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Protocol
 
 from okta_alerts.config import Settings
@@ -17,7 +19,7 @@ from okta_alerts.errors import StoreLockedError
 from okta_alerts.events import Batch
 from okta_alerts.handoff import ReceiverSender
 from okta_alerts.status import lock_holder
-from okta_alerts.store import COMPACT_SEGMENT_ROWS, StoreWriter
+from okta_alerts.store import JOURNAL_ROTATE_BYTES, StoreWriter
 
 
 class Sink(Protocol):
@@ -29,36 +31,63 @@ class Sink(Protocol):
 
 
 class StoreSink:
-    """Appends to the journal and fsyncs per batch; seals every ``seal_seconds`` for readers."""
+    """Appends to the journal and fsyncs per batch; seals and compacts on a background thread.
+
+    A page is durable once :meth:`write` returns (journal + fsync), so the caller may save its
+    cursor. Every ``seal_seconds`` (or 64 MiB) the journal is closed and handed to one background
+    thread that seals it (readers see it) and, every ``COMPACT_ROWS`` sealed rows, compacts; the
+    store's DuckDB work runs there, outside the GIL, while the next pages are fetched and parsed.
+    A background failure is raised by the next :meth:`write` or by :meth:`close`.
+    """
+
+    COMPACT_ROWS = 250_000  # compact in steps during a long run, so little is left at the end
 
     def __init__(self, settings: Settings, owner: str) -> None:
         self.writer = StoreWriter(settings, owner)
         self.seal_seconds = settings.seal_seconds
         self.via = f"the store in {settings.data_dir}"
         self._sealed_at = time.monotonic()
+        self._background = ThreadPoolExecutor(1, "okta-alerts-sink-sealer")
+        self._closed: list[Path] = []  # rotated journals not yet handed to the background
+        self._running: Future[None] | None = None
 
     def write(self, batch: Batch) -> None:
         if not batch.size:
             return
         self.writer.append_batch(batch)
         self.writer.sync()
-        if time.monotonic() - self._sealed_at >= self.seal_seconds:
+        due = time.monotonic() - self._sealed_at >= self.seal_seconds
+        if due or self.writer.journal_bytes >= JOURNAL_ROTATE_BYTES:
             self._sealed_at = time.monotonic()
             path = self.writer.rotate()
             if path is not None:
-                self.writer.seal(path)
-            if self.writer.segment_rows >= COMPACT_SEGMENT_ROWS:
-                self.writer.compact()
+                self._closed.append(path)
+        if self._closed and (self._running is None or self._running.done()):
+            self._finish_background()
+            paths, self._closed = self._closed, []
+            self._running = self._background.submit(self._seal, paths, self.COMPACT_ROWS)
 
     def close(self) -> None:
         """Seal and compact what was written (readers see it), then release the lock."""
         try:
+            self._finish_background()
             path = self.writer.rotate()
-            if path is not None:
-                self.writer.seal(path)
-            self.writer.compact()
+            self._seal([*self._closed, *([path] if path is not None else [])], compact_rows=0)
         finally:
+            self._background.shutdown()
             self.writer.close(seal=True)
+
+    def _seal(self, paths: list[Path], compact_rows: int) -> None:
+        """Seal ``paths``; compact when ``compact_rows`` rows wait (0: always)."""
+        for path in paths:
+            self.writer.seal(path)
+        if self.writer.segment_rows >= compact_rows:
+            self.writer.compact()
+
+    def _finish_background(self) -> None:
+        running, self._running = self._running, None
+        if running is not None:
+            running.result()  # re-raises a failed seal or compaction
 
 
 class ReceiverSink:
