@@ -96,8 +96,35 @@ def stop(process: subprocess.Popen[bytes], timeout: float) -> tuple[float, int]:
     return time.monotonic() - started, peak
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (the receiver's front processes), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                parent = int(_stat_fields(int(entry.name))[1])
+                children.setdefault(parent, []).append(int(entry.name))
+    tree, todo = [pid], [pid]
+    while todo:
+        found = children.get(todo.pop(), [])
+        tree += found
+        todo += found
+    return tree
+
+
 def peak_rss_bytes(pid: int) -> int:
-    """The process's peak resident set size so far (``VmHWM``)."""
+    """Peak resident set size so far (``VmHWM``) of ``pid`` plus each of its descendants.
+
+    The sum of each process's own peak: an upper bound of the tree's peak, never below it.
+    """
+    total = _vm_hwm(pid)  # the server itself must be there
+    for child in process_tree(pid)[1:]:
+        with contextlib.suppress(BenchError, OSError):  # it exited meanwhile
+            total += _vm_hwm(child)
+    return total
+
+
+def _vm_hwm(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024
@@ -115,9 +142,22 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds used so far by ``pid`` (all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    """User + system CPU seconds used so far by ``pid`` and its descendants (all threads).
+
+    Each live process counts its own time plus that of its children it has reaped, so a front
+    process that exited still counts, once, in its parent's total.
+    """
+    ticks = 0
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError, IndexError, ValueError):  # it exited meanwhile
+            fields = _stat_fields(member)
+            ticks += sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime stime cutime cstime
+    return ticks / CLOCK_TICKS
+
+
+def _stat_fields(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name, from ``state`` on."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
 def machine_busy_seconds() -> float:

@@ -47,6 +47,11 @@ def default_poll_event_types() -> tuple[str, ...]:
     )
 
 
+def default_workers() -> int:
+    """One front process per spare core, at most 3: beyond that the one writer is the limit."""
+    return max(0, min((os.cpu_count() or 1) - 1, 3))
+
+
 def check_event_types(names: list[Any] | tuple[Any, ...]) -> tuple[str, ...]:
     """Event type names (``family*`` for a family); ValueError names the first bad one."""
     for name in names:
@@ -102,6 +107,13 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="where `serve` listens")
     port: int = Field(8080, ge=0, le=65535, description="where `serve` listens")
     max_body_bytes: int = Field(16_777_216, gt=0, description="larger deliveries get 413")
+    workers: int = Field(
+        default_factory=default_workers,
+        ge=0,
+        le=64,
+        description="extra HTTP front processes of `serve` that parse deliveries and hand them to "
+        "the one writer; 0 = one process (default: CPU cores - 1, at most 3)",
+    )
     seal_seconds: float = Field(
         5.0, gt=0, le=3600, description="how soon an acknowledged event is visible to readers"
     )

@@ -1,135 +1,41 @@
-"""The receiver app: routes and their order of checks, composed in one factory."""
+"""The main process's app: the shared routes (:mod:`receiver.hooks`) over the group committer.
+
+``/healthz`` and ``/metrics`` are rendered here only; front processes forward their GETs here.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from okta_alerts.config import Settings
-from okta_alerts.errors import DeliveryError
-from okta_alerts.events import parse_delivery
 from okta_alerts.hookhealth import HookGapsCache
 from okta_alerts.store import StoreWriter
 from receiver.auth import HookAuth
-from receiver.committer import GroupCommitter, StoreUnavailableError
+from receiver.committer import GroupCommitter
+from receiver.fronts import FrontLink, Fronts
+from receiver.hooks import Hooks, Page, build_app
 from receiver.metrics import ReceiverMetrics
 
-CHALLENGE_HEADER = "x-okta-verification-challenge"
 
+def create_app(
+    settings: Settings, writer: StoreWriter, auth: HookAuth, fronts: Fronts | None = None
+) -> Starlette:
+    """The receiver for one data dir. ``writer`` must already own the store (its lock).
 
-def error(status: int, code: str, detail: str) -> Response:
-    return Response(
-        orjson.dumps({"error": code, "detail": detail}),
-        status_code=status,
-        media_type="application/json",
-    )
-
-
-class Hooks:
-    """The /hooks/okta endpoint: auth → size → content type → JSON → envelope → durable → 200."""
-
-    def __init__(self, settings: Settings, auth: HookAuth, committer: GroupCommitter) -> None:
-        self.max_body = settings.max_body_bytes
-        self.auth = auth
-        self.committer = committer
-        self.metrics = committer.metrics
-
-    def _unauthorized(self, request: Request) -> Response | None:
-        failed = self.auth.failure(request.headers)
-        if failed is None:
-            return None
-        self.metrics.deliveries.labels("unauthorized").inc()
-        return error(401, "unauthorized", f"missing or wrong `{failed}` header")
-
-    async def verify(self, request: Request) -> Response:
-        if (denied := self._unauthorized(request)) is not None:
-            return denied
-        challenge = request.headers.get(CHALLENGE_HEADER)
-        if challenge is None:
-            return error(
-                400,
-                "missing_challenge",
-                "GET is Okta's one-time verification; it needs an "
-                "X-Okta-Verification-Challenge header",
-            )
-        return JSONResponse({"verification": challenge})
-
-    async def deliver(self, request: Request) -> Response:
-        started = time.perf_counter()
-        if (denied := self._unauthorized(request)) is not None:
-            return denied
-        body = await self._read_body(request)
-        if isinstance(body, Response):
-            return body
-        try:
-            batch = parse_delivery(body)
-        except DeliveryError as exc:
-            self.metrics.deliveries.labels("invalid").inc()
-            return error(exc.status, exc.error, exc.detail)
-        try:
-            await self.committer.submit(batch)
-        except StoreUnavailableError as exc:
-            self.metrics.deliveries.labels("store_unavailable").inc()
-            return error(503, "store_unavailable", f"{exc}; Okta retries this delivery once")
-        self.metrics.deliveries.labels("accepted").inc()
-        self.metrics.events.labels("accepted").inc(batch.size)
-        self.metrics.ack_seconds.observe(time.perf_counter() - started)
-        return Response(status_code=200)
-
-    async def _read_body(self, request: Request) -> bytes | Response:
-        declared = request.headers.get("content-length")
-        if declared is not None:
-            if not declared.isdigit():
-                return error(400, "bad_content_length", "Content-Length must be a number")
-            if int(declared) > self.max_body:
-                return self._too_large()
-        if not _is_json(request.headers.get("content-type", "")):
-            self.metrics.deliveries.labels("unsupported_media_type").inc()
-            return error(
-                415, "unsupported_media_type", "send the events as Content-Type: application/json"
-            )
-        chunks = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > self.max_body:
-                return self._too_large()
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    def _too_large(self) -> Response:
-        self.metrics.deliveries.labels("too_large").inc()
-        return error(
-            413,
-            "payload_too_large",
-            f"deliveries are limited to {self.max_body} bytes (OKTA_ALERTS_MAX_BODY_BYTES)",
-        )
-
-
-def _is_json(content_type: str) -> bool:
-    media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/json" or (
-        media.startswith("application/") and media.endswith("+json")
-    )
-
-
-def create_app(settings: Settings, writer: StoreWriter, auth: HookAuth) -> Starlette:
-    """The receiver for one data dir. ``writer`` must already own the store (its lock)."""
+    With ``fronts``, their processes start with the app, and their deliveries are committed and
+    counted here; the committer stops only after they have exited.
+    """
     metrics = ReceiverMetrics()
     committer = GroupCommitter(writer, metrics, settings.seal_seconds, settings.compact_seconds)
-    hooks = Hooks(settings, auth, committer)
+    hooks = Hooks(settings.max_body_bytes, auth, committer)
     gaps = HookGapsCache(settings.data_dir)  # recomputed in the background once a minute
 
     def hook_gaps() -> int | None:
@@ -143,7 +49,7 @@ def create_app(settings: Settings, writer: StoreWriter, auth: HookAuth) -> Starl
         registry=metrics.registry,
     )
 
-    async def healthz(request: Request) -> Response:
+    async def healthz() -> Response:
         manifest = writer.manifest
         newest = max((f.max_published for f in manifest.files), default=None)
         lag = committer.seal_lag
@@ -163,31 +69,25 @@ def create_app(settings: Settings, writer: StoreWriter, auth: HookAuth) -> Starl
         }
         return JSONResponse(body)
 
-    async def metrics_endpoint(request: Request) -> Response:
+    async def metrics_page() -> Response:
         metrics.seal_lag.set(committer.seal_lag)
         missed = hook_gaps()
         gaps_gauge.set(float("nan") if missed is None else missed)  # NaN: not computed yet
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        return error(exc.status_code, "http_error", str(exc.detail))
+    pages: dict[str, Page] = {"/healthz": healthz, "/metrics": metrics_page}
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         committer.start()
         hook_gaps()
+        if fronts is not None:
+            await fronts.start(FrontLink(committer, pages).serve)
         yield
+        if fronts is not None:
+            await fronts.stop()
         await committer.stop()
 
-    routes = [
-        Route("/hooks/okta", hooks.verify, methods=["GET"]),
-        Route("/hooks/okta", hooks.deliver, methods=["POST"]),
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/metrics", metrics_endpoint, methods=["GET"]),
-    ]
-    app = Starlette(
-        routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}
-    )
+    app = build_app(hooks, pages, lifespan)
     app.state.committer = committer
     return app

@@ -1,11 +1,13 @@
 """Group commit: many concurrent deliveries share one journal write and one fsync.
 
-Handlers hand a validated batch to :meth:`GroupCommitter.submit` and wait. One loop takes
-everything queued, writes it to the journal and fsyncs it on the journal thread, then wakes
-those handlers, which answer Okta. While one commit is on disk the next group gathers, so the
-cost of an fsync is shared by everyone who arrived during it. Pending bytes are bounded: when the
-disk falls behind, handlers wait to enqueue rather than growing memory. Sealing and compaction
-run on a second thread and never hold up acknowledgements.
+Handlers hand a validated batch to :meth:`GroupCommitter.submit` (front processes hand its
+journal lines, built there, to :meth:`GroupCommitter.commit`) and wait. One loop takes everything
+queued, writes it to the journal and fsyncs it on the journal thread, then wakes those waiters,
+which answer Okta. Accepted deliveries are counted here, where every commit passes. While one
+commit is on disk the next group gathers, so the cost of an fsync is shared by everyone who
+arrived during it. Pending bytes are bounded: when the disk falls behind, handlers wait to enqueue
+rather than growing memory. Sealing and compaction run on a second thread and never hold up
+acknowledgements.
 """
 
 from __future__ import annotations
@@ -20,15 +22,12 @@ from pathlib import Path
 
 from okta_alerts.events import Batch
 from okta_alerts.store import COMPACT_SEGMENT_ROWS, JOURNAL_ROTATE_BYTES, StoreWriter
+from receiver.hooks import StoreUnavailableError
 from receiver.metrics import ReceiverMetrics
 
 log = logging.getLogger("okta_alerts.receiver")
 
 MAX_PENDING_BYTES = 64 * 1024 * 1024
-
-
-class StoreUnavailableError(Exception):
-    """The journal could not take a commit (disk full, I/O error)."""
 
 
 class GroupCommitter:
@@ -63,24 +62,45 @@ class GroupCommitter:
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="group-commit")
 
-    async def submit(self, batch: Batch) -> None:
+    async def submit(self, batch: Batch, started: float) -> None:
         """Return once ``batch`` is durable in the journal; raise StoreUnavailableError if not."""
-        if self._stopping:
-            raise StoreUnavailableError("the receiver is shutting down")
         record = self.writer.next_record_id(batch.size)
         now = datetime.now(UTC)
-        line, keys = batch.record(record, now), batch.keys(record)
-        while self._queued_bytes + len(line) > MAX_PENDING_BYTES and self._queue:
+        await self.commit(batch.record(record, now), batch.keys(record), batch.size, started)
+
+    async def commit(self, lines: bytes, keys: bytes, events: int, started: float) -> None:
+        """Return once journal ``lines`` (with their uuid index ``keys``) are durable.
+
+        ``started`` (``time.perf_counter()``) is when the delivery's request started. Counts the
+        delivery as accepted, or as store_unavailable before raising StoreUnavailableError.
+        """
+        try:
+            await self._durable(lines, keys)
+        except StoreUnavailableError:
+            self.metrics.deliveries.labels("store_unavailable").inc()
+            raise
+        self.last_received_at = datetime.now(UTC)
+        self.events_acknowledged += events
+        self.metrics.deliveries.labels("accepted").inc()
+        self.metrics.events.labels("accepted").inc(events)
+        self.metrics.ack_seconds.observe(time.perf_counter() - started)
+
+    def rejected(self, outcome: str) -> None:
+        """Count a delivery refused before it reached the store."""
+        self.metrics.deliveries.labels(outcome).inc()
+
+    async def _durable(self, lines: bytes, keys: bytes) -> None:
+        if self._stopping:
+            raise StoreUnavailableError("the receiver is shutting down")
+        while self._queued_bytes + len(lines) > MAX_PENDING_BYTES and self._queue:
             self._drained.clear()
             await self._drained.wait()
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append((line, keys, future))
-        self._queued_bytes += len(line)
+        self._queue.append((lines, keys, future))
+        self._queued_bytes += len(lines)
         self.metrics.queue_depth.set(len(self._queue))
         self._wakeup.set()
         await future
-        self.last_received_at = now
-        self.events_acknowledged += batch.size
 
     async def stop(self) -> None:
         """Commit what is queued, seal the journal, and wait for the sealer to finish."""

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,10 +44,14 @@ def receiver_env(data_dir: Path, **settings: str) -> dict[str, str]:
     return env
 
 
-def start_receiver(data_dir: Path, port: int, log: Path, **settings: str) -> Receiver:
+def start_receiver(
+    data_dir: Path, port: int, log: Path, args: Sequence[str] = (), **settings: str
+) -> Receiver:
+    """Start ``okta-alerts serve`` (extra ``args``, ``settings`` as OKTA_ALERTS_* variables) and
+    wait until it answers /healthz. Without a ``workers`` setting it runs the default count."""
     handle = open(log, "ab")  # noqa: SIM115 - the child owns it
     process = subprocess.Popen(
-        [sys.executable, "-m", "okta_alerts", "serve", "--port", str(port)],
+        [sys.executable, "-m", "okta_alerts", "serve", "--port", str(port), *args],
         env=receiver_env(data_dir, **settings),
         stdout=handle,
         stderr=subprocess.STDOUT,
@@ -79,9 +83,46 @@ def stop_receiver(receiver: Receiver, sig: int = signal.SIGTERM, timeout: float 
 
 
 @contextmanager
-def running_receiver(data_dir: Path, port: int, log: Path, **settings: str) -> Iterator[Receiver]:
-    receiver = start_receiver(data_dir, port, log, **settings)
+def running_receiver(
+    data_dir: Path, port: int, log: Path, args: Sequence[str] = (), **settings: str
+) -> Iterator[Receiver]:
+    receiver = start_receiver(data_dir, port, log, args, **settings)
     try:
         yield receiver
     finally:
         stop_receiver(receiver)
+
+
+def descendants(pid: int) -> list[int]:
+    """Child processes of ``pid``, recursively (from /proc: the children run in own sessions)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie waiting to be reaped has stopped running)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def wait_gone(pids: list[int], timeout: float) -> list[int]:
+    """Wait up to ``timeout`` seconds for ``pids`` to stop; return those still running."""
+    deadline = time.monotonic() + timeout
+    while (alive := [pid for pid in pids if running(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return alive

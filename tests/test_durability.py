@@ -20,7 +20,14 @@ import pytest
 import okta_alerts
 from tests.conftest import free_port
 from tests.factories import envelope, make_event
-from tests.receiver_process import SECRET, running_receiver, start_receiver, stop_receiver
+from tests.receiver_process import (
+    SECRET,
+    descendants,
+    running_receiver,
+    start_receiver,
+    stop_receiver,
+    wait_gone,
+)
 
 HEADERS = {"Authorization": SECRET, "Content-Type": "application/json"}
 
@@ -47,6 +54,7 @@ async def send_all(
     concurrency: int,
     on_ack: object = None,
     pace: float = 0.0,
+    headers: dict[str, str] = HEADERS,
 ) -> tuple[dict[str, float], list[str]]:
     """POST every delivery; return {delivery id: ack time} and the failures."""
     acked: dict[str, float] = {}
@@ -57,7 +65,7 @@ async def send_all(
         async def one(delivery_id: str, body: bytes) -> None:
             async with gate:
                 try:
-                    answer = await client.post(url, content=body, headers=HEADERS)
+                    answer = await client.post(url, content=body, headers=headers)
                 except httpx.TransportError as exc:
                     failures.append(f"{delivery_id}: {type(exc).__name__}")
                     return
@@ -74,10 +82,15 @@ async def send_all(
     return acked, failures
 
 
-def test_kill_9_mid_stream_loses_nothing_acknowledged(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", ["0", "1"])
+def test_kill_9_mid_stream_loses_nothing_acknowledged(tmp_path: Path, workers: str) -> None:
+    """With front processes too: they see the main process die, answer 503 and exit."""
     data = tmp_path / "data"
     items = deliveries(300, 20, "k9")
-    receiver = start_receiver(data, free_port(), tmp_path / "serve.log", seal_seconds="30")
+    log = tmp_path / "serve.log"
+    receiver = start_receiver(data, free_port(), log, seal_seconds="30", workers=workers)
+    fronts = descendants(receiver.process.pid)
+    assert len(fronts) == int(workers)
     killed = False
 
     def kill_halfway(acks: int) -> None:
@@ -90,6 +103,7 @@ def test_kill_9_mid_stream_loses_nothing_acknowledged(tmp_path: Path) -> None:
         acked, failures = asyncio.run(send_all(receiver.hook, items, 16, kill_halfway))
     finally:
         stop_receiver(receiver, signal.SIGKILL)
+        assert wait_gone(fronts, timeout=5) == [], receiver.output()
     assert killed and 120 <= len(acked) < 300, (len(acked), failures[:3])
     assert list((data / "events" / "journal").glob("*.ndjson")), "acks were only in the journal"
 

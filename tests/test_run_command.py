@@ -20,6 +20,7 @@ from okta_alerts import connect
 from okta_alerts.hookclient import post_deliveries
 from okta_alerts.simulate import batch_deliveries, generate_events
 from tests.conftest import free_port
+from tests.receiver_process import descendants
 
 SECRET = "run-test-secret-0123456789"
 
@@ -33,24 +34,6 @@ def run_env(data_dir: Path, schedule: Path) -> dict[str, str]:
         OKTA_ALERTS_SEAL_SECONDS="0.5",
     )
     return env
-
-
-def descendants(pid: int) -> list[int]:
-    """Child processes of ``pid``, recursively (from /proc: the children run in own sessions)."""
-    parents: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            parents.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in parents.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
 
 
 @pytest.fixture
