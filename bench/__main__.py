@@ -33,6 +33,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads.")
     parser.add_argument(
+        "--workers", type=int, help="Receiver front processes (default: the receiver's default)."
+    )
+    parser.add_argument(
         "--scale",
         type=int,
         nargs="+",
@@ -84,6 +87,7 @@ def run_ingest_benchmark(args: argparse.Namespace) -> None:
         connections=args.connections,
         threads=args.threads,
         repeats=args.repeats,
+        workers=args.workers,
     )
     body = run_ingest(config)
     body["targets"] = ingest_targets(body)

@@ -66,6 +66,7 @@ class IngestConfig:
     repeats: int = 1
     seed: int = 42
     stop_timeout: float = 600.0
+    workers: int | None = None  # okta-alerts' front processes; None: the receiver's default
 
 
 def run_ingest(config: IngestConfig) -> dict[str, Any]:
@@ -105,7 +106,8 @@ def run_target(
     )
     url = f"http://127.0.0.1:{port}"
     log = folder / "server.log"
-    with running(target_command(target, data_dir, port), env, log, url + "/healthz", folder) as p:
+    command = target_command(target, data_dir, port, config.workers)
+    with running(command, env, log, url + "/healthz", folder) as p:
         cpu_before = CpuSample.take(p.pid)
         load = run_wrk(
             url + "/hooks/okta",
@@ -144,12 +146,13 @@ def run_target(
     return run
 
 
-def target_command(target: str, data_dir: Path, port: int) -> list[str]:
-    """okta-alerts runs with its default number of front processes (``config_dict`` says how
-    many); peak RSS and CPU cover them too (:mod:`bench.processes`)."""
+def target_command(target: str, data_dir: Path, port: int, workers: int | None = None) -> list[str]:
+    """okta-alerts runs with ``workers`` front processes, or its default (``config_dict`` says
+    how many); peak RSS and CPU cover them too (:mod:`bench.processes`)."""
     if target == "okta_alerts":
+        extra = [] if workers is None else ["--workers", str(workers)]
         return [str(BIN / "okta-alerts"), "serve", "--data-dir", str(data_dir), "--port",
-                str(port), "--log-level", "warning"]  # fmt: skip
+                str(port), "--log-level", "warning", *extra]  # fmt: skip
     if target == "naive":
         return [sys.executable, "-m", "bench.naive_receiver", "--db",
                 str(data_dir / "naive.duckdb"), "--port", str(port)]  # fmt: skip
@@ -285,5 +288,6 @@ def config_dict(config: IngestConfig) -> dict[str, Any]:
     return asdict(config) | {
         "events_per_delivery": EVENTS_PER_DELIVERY,
         "load": "wrk",
-        "workers": default_workers(),  # okta-alerts' front processes besides the main one
+        # okta-alerts' front processes besides the main one
+        "workers": default_workers() if config.workers is None else config.workers,
     }

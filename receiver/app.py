@@ -21,13 +21,13 @@ from okta_alerts.store import StoreWriter
 from receiver.auth import HookAuth
 from receiver.committer import GroupCommitter
 from receiver.fronts import FrontLink, Fronts
-from receiver.hooks import Hooks, Page, build_app
+from receiver.hooks import HookApp, Hooks, Page, build_app
 from receiver.metrics import ReceiverMetrics
 
 
 def create_app(
     settings: Settings, writer: StoreWriter, auth: HookAuth, fronts: Fronts | None = None
-) -> Starlette:
+) -> HookApp:
     """The receiver for one data dir. ``writer`` must already own the store (its lock).
 
     With ``fronts``, their processes start with the app, and their deliveries are committed and
@@ -88,6 +88,4 @@ def create_app(
             await fronts.stop()
         await committer.stop()
 
-    app = build_app(hooks, pages, lifespan)
-    app.state.committer = committer
-    return app
+    return build_app(hooks, pages, lifespan)

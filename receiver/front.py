@@ -1,12 +1,13 @@
 """A front process of the receiver: HTTP and parsing on another core, commits by the main process.
 
 ``okta-alerts serve`` starts ``workers`` of these (:mod:`receiver.fronts`) as
-``python -m receiver.front LISTEN_FD LINK_FD``: its listening socket (opened by the main process)
-and one end of a socketpair are inherited; the configuration (the secret too) arrives as JSON on
-stdin, never in a command line or environment. A front answers /hooks/okta exactly like the
-main process (the same :mod:`receiver.hooks`), builds an accepted delivery's journal lines
-itself, and sends them over the link; the main process, the one writer, makes them durable and
-answers; then the front answers Okta. /healthz and /metrics are the main process's, forwarded.
+``python -m receiver.front LISTEN_FD... LINK_FD``: its listening sockets (opened by the main
+process) and one end of a socketpair are inherited; the configuration (the secret too) arrives
+as JSON on stdin, never in a command line or environment. A front answers /hooks/okta exactly
+like the main process (the same :mod:`receiver.hooks`), builds an accepted delivery's journal
+lines itself, and sends them over the link; the main process, the one writer, makes them
+durable and answers; then the front answers Okta. /healthz and /metrics are the main
+process's, forwarded.
 
 When the link reaches EOF (the main process died, even by ``kill -9``) what waits gets ``503``
 and the front exits within about a second. Imports stay light: no store, no DuckDB.
@@ -37,7 +38,7 @@ from okta_alerts.events import Batch
 from okta_alerts.journal import record_id
 from receiver import ipc
 from receiver.auth import HookAuth
-from receiver.hooks import PAGES, Hooks, StoreUnavailableError, build_app, error
+from receiver.hooks import PAGES, HookApp, Hooks, StoreUnavailableError, build_app, error
 
 log = logging.getLogger("okta_alerts.receiver")
 
@@ -152,7 +153,7 @@ class RemoteCommitter:
 
 def create_front_app(
     config: FrontConfig, link: socket.socket, on_lost: Callable[[], None]
-) -> Starlette:
+) -> HookApp:
     """The front's app: the shared routes over a :class:`RemoteCommitter` on ``link``."""
     auth = HookAuth(
         config.auth_header, config.auth_secret, config.custom_headers, config.insecure_no_auth
@@ -169,8 +170,8 @@ def create_front_app(
     return build_app(Hooks(config.max_body_bytes, auth, remote), pages, lifespan)
 
 
-def run_front(config: FrontConfig, listen: socket.socket, link: socket.socket) -> None:
-    """Serve on the inherited ``listen`` socket until SIGTERM or until the main process is gone."""
+def run_front(config: FrontConfig, listens: list[socket.socket], link: socket.socket) -> None:
+    """Serve on the inherited ``listens`` until SIGTERM or until the main process is gone."""
 
     def stop_soon() -> None:
         """Stop accepting and answer what waits for a commit (503); exit within LOST_GRACE.
@@ -201,12 +202,14 @@ def run_front(config: FrontConfig, listen: socket.socket, link: socket.socket) -
     # a signal only asks for a stop: the front exits 0 (a requested stop, not a crash).
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, stop)
-    server.run(sockets=[listen])
+    server.run(sockets=listens)
 
 
 def main() -> None:
     try:
-        listen_fd, link_fd = (int(arg) for arg in sys.argv[1:])
+        *listen_fds, link_fd = (int(arg) for arg in sys.argv[1:])
+        if not listen_fds:
+            raise ValueError("no listening socket")
         config = FrontConfig.from_json(sys.stdin.buffer.read())
     except (ValueError, TypeError, orjson.JSONDecodeError):
         sys.exit("receiver.front is started by `okta-alerts serve` (see --workers), not by hand")
@@ -214,7 +217,8 @@ def main() -> None:
         level=config.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s [front %(process)d]: %(message)s",
     )
-    run_front(config, socket.socket(fileno=listen_fd), socket.socket(fileno=link_fd))
+    listens = [socket.socket(fileno=fd) for fd in listen_fds]
+    run_front(config, listens, socket.socket(fileno=link_fd))
 
 
 if __name__ == "__main__":

@@ -126,13 +126,13 @@ class FrontLink:
 
 
 class Fronts:
-    """One front process per socket of ``listens``, kept running until :meth:`stop`.
+    """One front process per group of sockets in ``listens``, kept running until :meth:`stop`.
 
-    This process keeps every socket open, so connections the kernel queues on a front's socket
+    This process keeps every socket open, so connections the kernel queues on a front's sockets
     while that front restarts wait for its successor instead of being refused.
     """
 
-    def __init__(self, listens: list[socket.socket], config: FrontConfig) -> None:
+    def __init__(self, listens: list[list[socket.socket]], config: FrontConfig) -> None:
         self.listens = listens
         self.config = config
         self.processes: dict[int, subprocess.Popen[bytes]] = {}  # by slot
@@ -157,8 +157,9 @@ class Fronts:
         for process in self.processes.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        for listen in self.listens:
-            listen.close()
+        for group in self.listens:
+            for listen in group:
+                listen.close()
 
     async def stop(self) -> None:
         """Terminate the fronts and wait for them, serving their links meanwhile."""
@@ -194,7 +195,8 @@ class Fronts:
                     "its share of new connections goes to the other processes",
                     MAX_RESTARTS, RESTART_WINDOW,
                 )  # fmt: skip
-                self.listens[slot].close()
+                for listen in self.listens[slot]:
+                    listen.close()
                 return
             if process is not None:
                 log.warning(
@@ -206,7 +208,7 @@ class Fronts:
     def _spawn(self, slot: int, link: Link) -> subprocess.Popen[bytes] | None:
         """Start the front of ``slot`` and serve its link; None if it could not be started."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        fds = (self.listens[slot].fileno(), theirs.fileno())
+        fds = (*(listen.fileno() for listen in self.listens[slot]), theirs.fileno())
         try:
             process = subprocess.Popen(
                 [sys.executable, "-m", "receiver.front", *map(str, fds)],

@@ -313,7 +313,7 @@ def test_a_crash_looping_front_is_left_down(
 
     async def crash_loop() -> None:
         listens = module.listen_sockets("127.0.0.1", 0, 2)
-        fronts = module.Fronts(listens[1:], config)
+        fronts = module.Fronts([listens[1:]], config)
         await fronts.start(link)
         deadline = time.monotonic() + 60
         while "not restarted again" not in caplog.text and time.monotonic() < deadline:

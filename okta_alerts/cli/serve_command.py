@@ -14,6 +14,9 @@ import click
 from okta_alerts.cli.common import settings_options
 from okta_alerts.config import Settings
 
+# Each front listens on this many of the port's SO_REUSEPORT sockets, the main process on one: the
+# kernel spreads connections evenly over sockets, and the main process also commits for everyone.
+FRONT_SHARE = 2
 LISTEN_RETRY_SECONDS = 3.0  # "address in use" while a killed receiver's fronts let go of the port
 
 
@@ -98,7 +101,7 @@ def run_receiver(
     writer = StoreWriter(settings, owner=f"okta-alerts serve on {settings.host}:{settings.port}")
     fronts = None
     try:
-        sockets = _listen(settings.host, settings.port, 1 + settings.workers)
+        sockets = _listen(settings.host, settings.port, 1 + settings.workers * FRONT_SHARE)
         if settings.workers:
             config = FrontConfig(
                 settings.auth_header,
@@ -108,7 +111,8 @@ def run_receiver(
                 settings.max_body_bytes,
                 log_level,
             )
-            fronts = Fronts(sockets[1:], config)
+            shares = [sockets[i : i + FRONT_SHARE] for i in range(1, len(sockets), FRONT_SHARE)]
+            fronts = Fronts(shares, config)
         app = create_app(settings, writer, auth, fronts)
         server = ReceiverServer(
             uvicorn.Config(
