@@ -23,7 +23,6 @@ from typing import Any
 from okta_alerts.config import Settings
 from okta_alerts.cursors import BACKFILL_FILE, describe_backfill, load_cursor, save_cursor
 from okta_alerts.errors import OktaAlertsError
-from okta_alerts.events import Batch
 from okta_alerts.hookhealth import SYSTEMLOG
 from okta_alerts.sink import open_sink
 from okta_alerts.systemlog import ClientStats, Page, SystemLogClient, okta_time
@@ -63,11 +62,6 @@ class BackfillResult:
             f"stored through {self.via}{waits}"
             + (f"; {self.skipped} malformed events skipped" if self.skipped else "")
         )
-
-
-def page_batch(page: Page, delivery_id: str) -> tuple[Batch, int]:
-    """The page's storable events as one batch, and how many were malformed."""
-    return page.found.batch(delivery_id), page.found.bad
 
 
 def run_backfill(
@@ -148,9 +142,9 @@ def _fetch_pages(
         result.via = sink.via
         for page in client.pages(state["next"], max_pages=max_pages, prefetch=True):
             delivery = f"{SOURCE_PREFIX}backfill:{state['run']}:{state['pages'] + 1}"
-            batch, bad = page_batch(page, delivery)
+            batch = page.found.batch(delivery)
             sink.write(batch)
-            result.skipped += bad
+            result.skipped += page.found.bad
             result.pages = state["pages"] = state["pages"] + 1
             result.events = state["events"] = state["events"] + batch.size
             state["last_published"] = page.found.last_published or state.get("last_published")

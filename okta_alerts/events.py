@@ -130,9 +130,7 @@ def parse_delivery(body: bytes) -> Batch:
     if len({uuid for uuid, _ in keys}) != len(keys):  # a repeat inside one delivery: keep the first
         unique = dedupe_events(orjson.loads(body)["data"]["events"])
         return Batch(delivery_id, unique)
-    if b"\n" in body or b"\r" in body:  # whitespace between tokens; never inside JSON strings
-        body = body.replace(b"\r", b" ").replace(b"\n", b" ")
-    raw = [bytes(item) for item in _RAW_DECODER.decode(body).data.events]
+    raw = [bytes(item) for item in _RAW_DECODER.decode(_one_line(body)).data.events]
     for index, text in enumerate(raw):
         if len(text) > MAX_EVENT_BYTES:
             raise DeliveryError(
@@ -157,10 +155,8 @@ class PageEvents:
 
     def __init__(self, body: bytes) -> None:
         """Raise :class:`ValueError` when ``body`` is not a JSON array."""
-        if b"\n" in body or b"\r" in body:  # whitespace between tokens; never inside strings
-            body = body.replace(b"\r", b" ").replace(b"\n", b" ")
         try:
-            items = _ITEMS.decode(body)
+            items = _ITEMS.decode(_one_line(body))
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             raise ValueError(f"not a JSON array of events ({exc})") from None
         self.size = len(items)
@@ -200,6 +196,14 @@ class PageEvents:
 
     def batch(self, delivery_id: str | None) -> Batch:
         return Batch(delivery_id, raw=self.raw, keys=self.keys)
+
+
+def _one_line(body: bytes) -> bytes:
+    """``body`` with line breaks made spaces, so each event fits one journal line. JSON strings
+    never hold a raw line break: these are whitespace between tokens."""
+    if b"\n" in body or b"\r" in body:
+        return body.replace(b"\r", b" ").replace(b"\n", b" ")
+    return body
 
 
 def dedupe_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:

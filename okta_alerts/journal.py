@@ -51,10 +51,21 @@ class Journal:
             os.ftruncate(self._fd, size)
 
 
-def record_id(boot: str, number: int, lines: int) -> str:
-    """The id of one batch's lines; it ends with their count, so :func:`repair_tail` can tell
-    a batch whose write a crash cut short (at a line boundary) from a whole one."""
-    return f"{boot}.{number}.{lines}"
+class RecordIds:
+    """Ids for the batches one process writes: ``<boot>.<number>.<lines>``.
+
+    ``boot`` (no dots or spaces) makes them unique across processes and restarts; the id ends
+    with the batch's line count, so :func:`repair_tail` can tell a batch whose write a crash cut
+    short (at a line boundary) from a whole one.
+    """
+
+    def __init__(self, boot: str) -> None:
+        self.boot = boot
+        self.count = 0
+
+    def next(self, lines: int) -> str:
+        self.count += 1
+        return f"{self.boot}.{self.count}.{lines}"
 
 
 def _batch_lines(line: bytes) -> tuple[bytes, int]:

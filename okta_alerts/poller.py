@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from okta_alerts.backfill import SOURCE_PREFIX, page_batch
+from okta_alerts.backfill import SOURCE_PREFIX
 from okta_alerts.config import Settings
 from okta_alerts.cursors import POLL_FILE, load_cursor, save_cursor
 from okta_alerts.errors import OktaAlertsError
@@ -83,7 +83,7 @@ def poll_once(
             page = client.fetch(url)
             result.pages += 1
             seen = set(state["seen"])
-            batch, _bad = page_batch(page, f"{SOURCE_PREFIX}poll:{okta_time(now)}:{result.pages}")
+            batch = page.found.batch(f"{SOURCE_PREFIX}poll:{okta_time(now)}:{result.pages}")
             ripe = [e for e in batch.events if _published(e) <= cutoff]
             new = [e for e in ripe if e["uuid"] not in seen]
             result.held_back = len(batch.events) - len(ripe)

@@ -41,9 +41,10 @@ from okta_alerts.columns import STORED_NAMES, extract_sql
 from okta_alerts.config import Settings
 from okta_alerts.errors import StoreError, StoreLockedError
 from okta_alerts.events import MAX_EVENT_BYTES, Batch
-from okta_alerts.journal import Journal, fsync_dir, fsync_file, record_id, repair_tail
+from okta_alerts.journal import Journal, RecordIds, fsync_dir, fsync_file, repair_tail
 from okta_alerts.manifest import FileEntry, Manifest, Retired, read_manifest, write_manifest
 
+Lines = bytes | memoryview  # journal or index lines; a view spares a copy of a front's frame
 JOURNAL_ROTATE_BYTES = 64 * 1024 * 1024  # seal early under load
 MAX_LINE_BYTES = MAX_EVENT_BYTES + 4096  # one event and its record header
 COMPACT_SEGMENT_ROWS = 1_000_000  # compact at once when this many rows wait in segments
@@ -83,8 +84,7 @@ class StoreWriter:
         self.root = settings.events_dir
         self._lock_file = _acquire_lock(self.root, owner)
         self._seal_lock = threading.Lock()
-        self._boot = f"{time.time_ns():x}"
-        self._records = 0
+        self._record_ids = RecordIds(f"{time.time_ns():x}")
         self.failed = False  # the current journal saw a failed write: rotate and rebuild its keys
         self._suspect: set[Path] = set()
         for sub in ("journal", "segments", "daily", "tmp"):
@@ -100,11 +100,10 @@ class StoreWriter:
     # -- committer side -------------------------------------------------------------------
 
     def next_record_id(self, lines: int) -> str:
-        """A new record id for a batch of ``lines`` events (see :func:`journal.record_id`)."""
-        self._records += 1
-        return record_id(self._boot, self._records, lines)
+        """A new record id for a batch of ``lines`` events (see :class:`journal.RecordIds`)."""
+        return self._record_ids.next(lines)
 
-    def append(self, batches: Iterable[tuple[bytes, bytes]]) -> None:
+    def append(self, batches: Iterable[tuple[Lines, Lines]]) -> None:
         """Append (journal line, key lines) pairs; not durable until :meth:`sync`.
 
         After a failure (disk full, I/O error) the journal is marked *suspect*: the next
@@ -355,24 +354,23 @@ class StoreWriter:
             )
         finally:
             db.execute("RESET preserve_insertion_order")  # the uuid index relies on file order
-        days = [
-            row[0]
-            for row in db.execute(
-                f"SELECT DISTINCT {_DAY} AS day FROM read_parquet(?) ORDER BY day", [str(stage)]
-            ).fetchall()
-        ]
+        staged = db.execute(
+            f"SELECT {_DAY} AS day, count(*) FROM read_parquet(?) GROUP BY day ORDER BY day",
+            [str(stage)],
+        ).fetchall()
         live = [f for f in self.manifest.daily if f not in expired]
         add: list[FileEntry] = []
         merged: list[FileEntry] = []
         stem = Path(segments[-1].path).stem
         rows_per_part = self._rows_per_part(stage)
-        for day in days:
+        for day, staged_rows in staged:
             # Parts under half the size are merged again, so a day ends in few, full parts.
             parts = [f for f in live if f.day == day and f.rows < rows_per_part // 2]
             merged += parts
             inputs = [str(stage)] + [str(self.root / f.path) for f in parts]
             relation = f"read_parquet({_sql_list(inputs)}, union_by_name = true)"
-            for number, (low, high) in enumerate(self._day_ranges(relation, day, rows_per_part)):
+            pieces = -(-(staged_rows + sum(f.rows for f in parts)) // rows_per_part)
+            for number, (low, high) in enumerate(self._day_ranges(relation, day, pieces)):
                 relative = f"daily/{day[:4]}/{day[5:7]}/{day[8:]}-{stem}-{number}.parquet"
                 self._publish(
                     f"SELECT {extract_columns()} FROM {relation} WHERE {_DAY} = '{day}' "
@@ -405,11 +403,9 @@ class StoreWriter:
         per_row = max(1.0, (raw_bytes or 0) / max(1, rows or 0))
         return max(1_000, min(PART_MAX_ROWS, int(SORT_PART_BYTES / per_row)))
 
-    def _day_ranges(self, relation: str, day: str, rows_per_part: int) -> list[tuple[str, str]]:
-        """Cut one day of ``relation`` into ``published`` ranges of about ``rows_per_part``."""
+    def _day_ranges(self, relation: str, day: str, pieces: int) -> list[tuple[str, str]]:
+        """Cut one day of ``relation`` into ``pieces`` ``published`` ranges of similar size."""
         where = f"WHERE {_DAY} = '{day}'"
-        (rows,) = _one(self._db, f"SELECT count(*) FROM {relation} {where}")
-        pieces = -(-int(rows) // rows_per_part)
         start = datetime.fromisoformat(day).replace(tzinfo=UTC)
         bounds = [start.isoformat(), (start + timedelta(days=1)).isoformat()]
         if pieces > 1:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from okta_alerts.events import Batch
-from okta_alerts.store import COMPACT_SEGMENT_ROWS, JOURNAL_ROTATE_BYTES, StoreWriter
+from okta_alerts.store import COMPACT_SEGMENT_ROWS, JOURNAL_ROTATE_BYTES, Lines, StoreWriter
 from receiver.hooks import StoreUnavailableError
 from receiver.metrics import ReceiverMetrics
 
@@ -44,7 +44,7 @@ class GroupCommitter:
         self.compact_seconds = compact_seconds
         self._journal_thread = ThreadPoolExecutor(1, "okta-alerts-journal")
         self._seal_thread = ThreadPoolExecutor(1, "okta-alerts-sealer")
-        self._queue: list[tuple[bytes, bytes, asyncio.Future[None]]] = []
+        self._queue: list[tuple[Lines, Lines, asyncio.Future[None]]] = []
         self._queued_bytes = 0
         self._wakeup = asyncio.Event()
         self._drained = asyncio.Event()
@@ -68,7 +68,7 @@ class GroupCommitter:
         now = datetime.now(UTC)
         await self.commit(batch.record(record, now), batch.keys(record), batch.size, started)
 
-    async def commit(self, lines: bytes, keys: bytes, events: int, started: float) -> None:
+    async def commit(self, lines: Lines, keys: Lines, events: int, started: float) -> None:
         """Return once journal ``lines`` (with their uuid index ``keys``) are durable.
 
         ``started`` (``time.perf_counter()``) is when the delivery's request started. Counts the
@@ -89,7 +89,7 @@ class GroupCommitter:
         """Count a delivery refused before it reached the store."""
         self.metrics.deliveries.labels(outcome).inc()
 
-    async def _durable(self, lines: bytes, keys: bytes) -> None:
+    async def _durable(self, lines: Lines, keys: Lines) -> None:
         if self._stopping:
             raise StoreUnavailableError("the receiver is shutting down")
         while self._queued_bytes + len(lines) > MAX_PENDING_BYTES and self._queue:
@@ -152,7 +152,7 @@ class GroupCommitter:
     async def _commit(
         self,
         loop: asyncio.AbstractEventLoop,
-        group: list[tuple[bytes, bytes, asyncio.Future[None]]],
+        group: list[tuple[Lines, Lines, asyncio.Future[None]]],
     ) -> None:
         try:
             await loop.run_in_executor(self._journal_thread, self._write, group)
@@ -170,7 +170,7 @@ class GroupCommitter:
             if not future.done():
                 future.set_result(None)
 
-    def _write(self, group: list[tuple[bytes, bytes, asyncio.Future[None]]]) -> None:
+    def _write(self, group: list[tuple[Lines, Lines, asyncio.Future[None]]]) -> None:
         self.writer.append((line, keys) for line, keys, _ in group)
         self.writer.sync()
 

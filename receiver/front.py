@@ -35,7 +35,7 @@ from starlette.applications import Starlette
 from starlette.responses import Response
 
 from okta_alerts.events import Batch
-from okta_alerts.journal import record_id
+from okta_alerts.journal import RecordIds
 from receiver import ipc
 from receiver.auth import HookAuth
 from receiver.hooks import PAGES, HookApp, Hooks, StoreUnavailableError, build_app, error
@@ -75,8 +75,7 @@ class RemoteCommitter:
     """
 
     def __init__(self) -> None:
-        self._boot = f"{time.time_ns():x}p{os.getpid()}"
-        self._records = 0
+        self._record_ids = RecordIds(f"{time.time_ns():x}p{os.getpid()}")
         self._requests = itertools.count(1)
         self._pending: dict[int, asyncio.Future[tuple[int, bytes]]] = {}
         self._writer: asyncio.StreamWriter | None = None
@@ -97,8 +96,7 @@ class RemoteCommitter:
                 await self._reading
 
     async def submit(self, batch: Batch, started: float) -> None:
-        self._records += 1
-        record = record_id(self._boot, self._records, batch.size)
+        record = self._record_ids.next(batch.size)
         lines, keys = batch.record(record), batch.keys(record)
         parts = ipc.commit_parts(lines, keys, batch.size, time.perf_counter() - started)
         kind, body = await self._ask(ipc.COMMIT, *parts)

@@ -44,11 +44,13 @@ def commit_parts(lines: bytes, keys: bytes, events: int, elapsed: float) -> tupl
     return _COMMIT.pack(events, elapsed, len(lines)), lines, keys
 
 
-def parse_commit(body: bytes) -> tuple[bytes, bytes, int, float]:
-    """(journal lines, key lines, events, seconds since the request started) of a COMMIT."""
+def parse_commit(body: bytes) -> tuple[memoryview, memoryview, int, float]:
+    """(journal lines, key lines, events, seconds since the request started) of a COMMIT; the
+    lines are views of ``body``, not copies."""
     events, elapsed, size = _COMMIT.unpack_from(body)
     start = _COMMIT.size
-    return body[start : start + size], body[start + size :], events, elapsed
+    view = memoryview(body)
+    return view[start : start + size], view[start + size :], events, elapsed
 
 
 def response_parts(status: int, content_type: str, body: bytes) -> tuple[bytes, ...]:

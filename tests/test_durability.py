@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import httpx
 import orjson
 import pytest
@@ -82,6 +83,21 @@ async def send_all(
     return acked, failures
 
 
+def assert_whole_deliveries(
+    data: Path, items: list[tuple[str, bytes, list[str]]], acked: dict[str, float]
+) -> duckdb.DuckDBPyConnection:
+    """Every acknowledged delivery is stored whole; any other one whole or not at all."""
+    con = okta_alerts.connect(data)
+    stored = {u for (u,) in con.execute("SELECT uuid FROM events").fetchall()}
+    for delivery_id, _, uuids in items:
+        present = [u in stored for u in uuids]
+        if delivery_id in acked:
+            assert all(present), f"acknowledged {delivery_id} lost events"
+        else:
+            assert all(present) or not any(present), f"half of {delivery_id} stored"
+    return con
+
+
 @pytest.mark.parametrize("workers", ["0", "1"])
 def test_kill_9_mid_stream_loses_nothing_acknowledged(tmp_path: Path, workers: str) -> None:
     """With front processes too: they see the main process die, answer 503 and exit."""
@@ -109,14 +125,7 @@ def test_kill_9_mid_stream_loses_nothing_acknowledged(tmp_path: Path, workers: s
 
     restarted = start_receiver(data, free_port(), tmp_path / "serve2.log")
     assert stop_receiver(restarted) == 0
-    con = okta_alerts.connect(data)
-    stored = {u for (u,) in con.execute("SELECT uuid FROM events").fetchall()}
-    for delivery_id, _, uuids in items:
-        present = [u in stored for u in uuids]
-        if delivery_id in acked:
-            assert all(present), f"acknowledged {delivery_id} lost events"
-        else:
-            assert all(present) or not any(present), f"half of {delivery_id} stored"
+    con = assert_whole_deliveries(data, items, acked)
     assert con.execute("SELECT count(*) - count(DISTINCT uuid) FROM events").fetchone() == (0,)
 
 

@@ -32,7 +32,7 @@ from tests.receiver_process import (
     stop_receiver,
     wait_gone,
 )
-from tests.test_durability import deliveries, send_all
+from tests.test_durability import assert_whole_deliveries, deliveries, send_all
 
 pytestmark = pytest.mark.slow
 
@@ -287,14 +287,7 @@ def test_sigterm_finishes_in_flight_deliveries_and_leaves_no_process(tmp_path: P
     assert wait_gone(fronts, timeout=1) == []
     assert descendants(receiver.process.pid) == []
     assert len(acked) >= 100
-    con = okta_alerts.connect(data)
-    stored = {u for (u,) in con.execute("SELECT uuid FROM events").fetchall()}
-    for delivery_id, _, uuids in items:
-        present = [u in stored for u in uuids]
-        if delivery_id in acked:
-            assert all(present), f"acknowledged {delivery_id} lost events"
-        else:
-            assert all(present) or not any(present), f"half of {delivery_id} stored"
+    assert_whole_deliveries(data, items, acked)
 
 
 def test_a_crash_looping_front_is_left_down(
