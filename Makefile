@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck bench lab clean
+.PHONY: install demo test test-fast lint typecheck bench lab clean
 
 install: $(STAMP)
 
@@ -24,7 +24,12 @@ test: install
 	$(BIN)/ruff check okta_alerts receiver tests bench notebooks
 	$(BIN)/ruff format --check okta_alerts receiver tests bench notebooks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest
+
+# The inner loop: no notebook kernels, no server processes, no fuzzing (under a minute).
+test-fast: install
+	$(BIN)/pytest -m "not slow and not fuzz" -q
 
 lint: install
 	$(BIN)/ruff check okta_alerts receiver tests bench notebooks

@@ -25,14 +25,13 @@ import okta_alerts
 from bench.results import median, ratio
 from bench.storebuild import BuiltStore, bench_settings, build_store
 from okta_alerts import analysis
-from okta_alerts.reports import (
+from okta_alerts.analysis.windows import Window, make_window
+from okta_alerts.reports.runner import (
     DEFAULT_KERNEL,
     KERNEL_ARGUMENTS,
     NOTEBOOKS_DIR,
-    PROJECT_ROOT,
     run_report,
 )
-from okta_alerts.windows import Window, make_window
 
 QUERY_TARGET_SECONDS = 0.5
 
@@ -144,7 +143,7 @@ def run_floor(path: Path, folder: Path) -> None:
         str(folder / "floor-out.ipynb"),
         kernel_name=metadata.get("kernelspec", {}).get("name") or DEFAULT_KERNEL,
         language=metadata.get("language_info", {}).get("name") or "python",
-        cwd=str(PROJECT_ROOT),
+        cwd=str(NOTEBOOKS_DIR),
         progress_bar=False,
         log_output=False,
         start_timeout=120,

@@ -36,7 +36,7 @@ _PAGE_MARK = b"@@PAGE@@"
 
 def page_template(seed: int, end: datetime) -> bytes:
     """A JSON array of PAGE_EVENTS simulated events whose uuids hold an 8-byte page slot."""
-    from okta_alerts.simulate import SCENARIOS, generate_events
+    from okta_alerts.sim.simulate import SCENARIOS, generate_events
 
     events = generate_events(
         seed, end - timedelta(days=1), end, SCENARIOS, rate_per_hour=4000, users=2000
@@ -83,10 +83,10 @@ def run(pages: int, seed: int) -> dict[str, Any]:
     import okta_alerts
     from bench.processes import clean_env, free_port, running
     from bench.results import ROOT
-    from okta_alerts import sink
-    from okta_alerts.backfill import run_backfill
     from okta_alerts.config import load_settings
-    from okta_alerts.systemlog import Page, SystemLogClient
+    from okta_alerts.store import sink
+    from okta_alerts.systemlog.backfill import run_backfill
+    from okta_alerts.systemlog.client import Page, SystemLogClient
 
     class TimedClient(SystemLogClient):
         fetch_seconds = 0.0  # in fetch (on the prefetch thread): request, transfer, parse

@@ -6,12 +6,22 @@
 -- thread's number and request counter, so ids differ per request and threads never overlap) and
 -- byte \2 where a `published` timestamp goes (this second, a random millisecond).
 -- done() prints one line "BENCH_RESULT {json}" with exact 2xx / non-2xx / sent counts.
+-- BENCH_THREAD_BASE (default 0) offsets the thread numbers, so successive wrk runs against one
+-- store send distinct ids; BENCH_DELAY_MS (default 0) paces each connection (a steady load).
 
 local threads = {}
+local thread_base = tonumber(os.getenv("BENCH_THREAD_BASE") or "0")
+local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
 
 function setup(thread)
-  thread:set("thread_id", #threads)
+  thread:set("thread_id", thread_base + #threads)
   table.insert(threads, thread)
+end
+
+if delay_ms > 0 then
+  function delay()
+    return delay_ms
+  end
 end
 
 local function split_template(line)

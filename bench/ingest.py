@@ -40,8 +40,7 @@ from bench.processes import (
 )
 from bench.results import ROOT, WORK, median, ratio
 from bench.wrk import LoadResult, ensure_wrk, run_wrk
-from okta_alerts.config import default_workers
-from okta_alerts.status import store_status
+from okta_alerts.store.status import store_status
 
 TARGETS = ("okta_alerts", "naive")
 MEDIAN_KEYS = (
@@ -66,7 +65,7 @@ class IngestConfig:
     repeats: int = 1
     seed: int = 42
     stop_timeout: float = 600.0
-    workers: int | None = None  # okta-alerts' front processes; None: the receiver's default
+    seal_seconds: float = 1.0  # the receiver seals this often: 1 s puts sealing under the load
 
 
 def run_ingest(config: IngestConfig) -> dict[str, Any]:
@@ -102,11 +101,16 @@ def run_target(
     data_dir, port, secret = folder / "data", free_port(), secrets.token_urlsafe(24)
     data_dir.mkdir()
     env = clean_env(
-        {"OKTA_ALERTS_AUTH_SECRET": secret, "BENCH_AUTH_SECRET": secret, "PYTHONPATH": str(ROOT)}
+        {
+            "OKTA_ALERTS_AUTH_SECRET": secret,
+            "OKTA_ALERTS_SEAL_SECONDS": str(config.seal_seconds),
+            "BENCH_AUTH_SECRET": secret,
+            "PYTHONPATH": str(ROOT),
+        }
     )
     url = f"http://127.0.0.1:{port}"
     log = folder / "server.log"
-    command = target_command(target, data_dir, port, config.workers)
+    command = target_command(target, data_dir, port)
     with running(command, env, log, url + "/healthz", folder) as p:
         cpu_before = CpuSample.take(p.pid)
         load = run_wrk(
@@ -146,13 +150,11 @@ def run_target(
     return run
 
 
-def target_command(target: str, data_dir: Path, port: int, workers: int | None = None) -> list[str]:
-    """okta-alerts runs with ``workers`` front processes, or its default (``config_dict`` says
-    how many); peak RSS and CPU cover them too (:mod:`bench.processes`)."""
+def target_command(target: str, data_dir: Path, port: int) -> list[str]:
+    """The command line of a target receiver (one process each)."""
     if target == "okta_alerts":
-        extra = [] if workers is None else ["--workers", str(workers)]
         return [str(BIN / "okta-alerts"), "serve", "--data-dir", str(data_dir), "--port",
-                str(port), "--log-level", "warning", *extra]  # fmt: skip
+                str(port), "--log-level", "warning"]  # fmt: skip
     if target == "naive":
         return [sys.executable, "-m", "bench.naive_receiver", "--db",
                 str(data_dir / "naive.duckdb"), "--port", str(port)]  # fmt: skip
@@ -225,7 +227,7 @@ def storage_footprint(data_dir: Path, folder: Path) -> dict[str, Any]:
             "compact_failed": _last_error(done.stderr),
             "compact_seconds": round(seconds, 1),
             "events": status.events,
-            "segments": status.segments,
+            "parts": status.parts,
             "bytes_per_event": None,
             "compact_events_per_s": None,
         }
@@ -236,8 +238,7 @@ def storage_footprint(data_dir: Path, folder: Path) -> dict[str, Any]:
         "events_after_compact": events,
         "bytes": status.bytes_on_disk,
         "bytes_per_event": round(status.bytes_per_event or 0.0, 1),
-        "daily_files": status.daily_files,
-        "segments": status.segments,
+        "parts": status.parts,
     }
 
 
@@ -288,6 +289,4 @@ def config_dict(config: IngestConfig) -> dict[str, Any]:
     return asdict(config) | {
         "events_per_delivery": EVENTS_PER_DELIVERY,
         "load": "wrk",
-        # okta-alerts' front processes besides the main one
-        "workers": default_workers() if config.workers is None else config.workers,
     }

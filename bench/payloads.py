@@ -1,6 +1,6 @@
 """Hook deliveries for the load generator: simulator templates with slots that wrk's Lua fills.
 
-Each template is one event-hook delivery of 50 realistic LogEvents (``okta_alerts.simulate``)
+Each template is one event-hook delivery of 50 realistic LogEvents (``okta_alerts.sim.simulate``)
 serialized once, with three kinds of one-byte slots that ``bench/hookload.lua`` (and
 :func:`render`, its Python mirror) replaces on every request, so that every delivery is unique:
 
@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from okta_alerts.simulate import batch_deliveries, generate_events
+from okta_alerts.sim.simulate import batch_deliveries, generate_events
 
 SLOT_ID = b"\x01"
 SLOT_PUBLISHED = b"\x02"

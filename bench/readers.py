@@ -21,8 +21,8 @@ import okta_alerts
 from bench.processes import BenchError
 from bench.results import ROOT, median
 from bench.storebuild import BuiltStore, build_store, store_dir
-from okta_alerts.reader import view_statements
-from okta_alerts.status import store_status
+from okta_alerts.read.connect import view_statements
+from okta_alerts.store.status import store_status
 
 TARGET_SECONDS = 0.5
 IN_MEMORY_MAX_EVENTS = 2_000_000  # about 2.3 KB of raw JSON per event, uncompressed in memory
@@ -107,7 +107,7 @@ def storage_per_event(store: duckdb.DuckDBPyConnection, data_dir: Path) -> dict[
     per_event = status.bytes_per_event
     return {
         "bytes": status.bytes_on_disk,
-        "daily_files": status.daily_files,
+        "parts": status.parts,
         "bytes_per_event": round(per_event, 1) if per_event else None,
         "ndjson_bytes_per_event": round(ndjson, 1) if ndjson else None,
         "fraction_of_ndjson": round(per_event / ndjson, 3) if per_event and ndjson else None,
@@ -165,12 +165,12 @@ def baseline_connection(
 def split_views(statements: list[str]) -> tuple[str, list[str]]:
     """(name of the view that reads the store's files, the statements of the views on top)."""
     for index, statement in enumerate(statements):
-        if "okta_alerts_daily()" in statement:
+        if "okta_alerts_parts()" in statement:
             found = _VIEW_NAME.match(statement)
             if found is None:
                 break
             return found.group(1), statements[:index] + statements[index + 1 :]
-    raise BenchError("okta_alerts.reader has no view over the daily files")
+    raise BenchError("okta_alerts.read.connect has no view over the parts")
 
 
 def _copy_rows(store: duckdb.DuckDBPyConnection, con: duckdb.DuckDBPyConnection, name: str) -> None:

@@ -6,12 +6,13 @@ from typing import Any
 
 from bench.readers import TARGET_SECONDS
 
-# Targets of the receiver-and-store issue for this 2-core machine.
+# The single receiving process's floor on this 2-core machine: the median throughput, and the
+# latency and memory of the worst run (a stall in any run counts).
 INGEST_TARGETS = {
-    "events_per_s": (">=", 45_000),
-    "p99_ms": ("<=", 100),
-    "ratio_vs_naive": (">=", 20),
-    "peak_rss_mb": ("<=", 400),
+    "events_per_s": (">=", 25_000),
+    "p99_ms_worst_run": ("<=", 100),
+    "ratio_vs_naive": (">=", 50),
+    "peak_rss_mb_worst_run": ("<=", 250),
     "bytes_per_event": ("<=", 250),
     "stored_ok": ("==", True),
 }
@@ -19,11 +20,12 @@ INGEST_TARGETS = {
 
 def ingest_targets(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
     okta = body["median"]["okta_alerts"]
+    runs = [r for r in body["runs"] if r["target"] == "okta_alerts"]
     values = {
         "events_per_s": okta["events_per_s"],
-        "p99_ms": okta["p99_ms"],
+        "p99_ms_worst_run": max(r["p99_ms"] for r in runs),
         "ratio_vs_naive": body["ratio_events_per_s"],
-        "peak_rss_mb": okta["peak_rss_mb"],
+        "peak_rss_mb_worst_run": max(r["peak_rss_mb"] for r in runs),
         "bytes_per_event": body["storage"]["bytes_per_event"],
         "stored_ok": okta["stored_ok"],
     }
@@ -94,7 +96,7 @@ def readers_summary(body: dict[str, Any]) -> str:
             lines.append(
                 f"  storage {storage['bytes_per_event']:.0f} B/event on disk = "
                 f"{storage['fraction_of_ndjson']:.1%} of {storage['ndjson_bytes_per_event']:.0f} B "
-                f"NDJSON ({storage['daily_files']} daily files)"
+                f"NDJSON ({storage['parts']} parts)"
             )
         for name, q in scale["queries"].items():
             mark = "ok" if q["meets_target"] else f"over {TARGET_SECONDS} s"

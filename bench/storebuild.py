@@ -5,7 +5,7 @@ spray and a provisioning outage) are replicated into journal-format NDJSON: ever
 fresh uuids and its ``published`` times shifted by whole days (plus 37 s per lap, so copies on
 the same day interleave rather than line up). The journals are written a few days at a time;
 after each round a :class:`~okta_alerts.store.StoreWriter` is opened, and its crash recovery
-seals and compacts them exactly as after a crash; ``compact()`` then drops the retired segments.
+seals and compacts them exactly as after a crash; ``compact()`` then deletes the retired parts.
 That time is the compaction throughput. Built stores are cached under ``bench/work/`` by scale.
 """
 
@@ -26,15 +26,17 @@ import orjson
 
 from bench.processes import BenchError
 from bench.results import WORK
-from okta_alerts.columns import COLUMN_NAMES, extract_sql
 from okta_alerts.config import Settings, load_settings
 from okta_alerts.errors import OktaAlertsError
-from okta_alerts.events import parse_delivery
-from okta_alerts.manifest import read_manifest
-from okta_alerts.simulate import generate_events
-from okta_alerts.store import DAILY_PARQUET, StoreWriter
+from okta_alerts.okta.columns import COLUMN_NAMES, extract_sql
+from okta_alerts.okta.delivery import parse_delivery
+from okta_alerts.sim.simulate import generate_events
+from okta_alerts.store.compaction import MERGED_PARQUET
+from okta_alerts.store.manifest import read_manifest
+from okta_alerts.store.sealing import PART_PARQUET
+from okta_alerts.store.writer import StoreWriter
 
-FORMAT = 3  # bump when the recipe below changes: cached stores are rebuilt
+FORMAT = 6  # bump when the recipe below changes: cached stores are rebuilt
 DAYS = 30
 SCENARIOS = ("lockout-storm", "password-spray", "provisioning-outage")
 BASE_RATE_PER_HOUR = 1100.0  # about 33,000 events in the base day
@@ -65,13 +67,15 @@ class BuiltStore:
     info: dict[str, Any]
 
 
-def store_dir(scale: int) -> Path:
-    return WORK / f"store-{scale}-v{FORMAT}"
+def store_dir(scale: int, days: int = DAYS) -> Path:
+    suffix = "" if days == DAYS else f"-{days}d"
+    return WORK / f"store-{scale}{suffix}-v{FORMAT}"
 
 
-def build_store(scale: int, seed: int = 7, rebuild: bool = False) -> BuiltStore:
-    """The cached store of ``scale`` events, built first if missing, stale or ``rebuild``."""
-    folder = store_dir(scale)
+def build_store(scale: int, seed: int = 7, rebuild: bool = False, days: int = DAYS) -> BuiltStore:
+    """The cached store of ``scale`` events over ``days`` days, built first if missing, stale
+    or ``rebuild``."""
+    folder = store_dir(scale, days)
     meta = folder / "build.json"
     if not rebuild and meta.exists():
         info = orjson.loads(meta.read_bytes())
@@ -80,14 +84,15 @@ def build_store(scale: int, seed: int = 7, rebuild: bool = False) -> BuiltStore:
             return _built(folder, info | {"cached": True})
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    info = _build(folder / "data", scale, seed)
+    info = _build(folder / "data", scale, seed, days)
     meta.write_bytes(orjson.dumps(info, option=orjson.OPT_INDENT_2))
     return _built(folder, info | {"cached": False})
 
 
 def writer_fingerprint() -> str:
     """Changes when compaction writes different files: a cached store is then rebuilt."""
-    recipe = "\n".join([extract_sql("source"), DAILY_PARQUET, ",".join(COLUMN_NAMES)])
+    parts = [extract_sql("source"), PART_PARQUET, MERGED_PARQUET, ",".join(COLUMN_NAMES)]
+    recipe = "\n".join(parts)
     return hashlib.sha256(recipe.encode()).hexdigest()[:12]
 
 
@@ -108,10 +113,10 @@ def bench_settings(data_dir: Path) -> Settings:
     )
 
 
-def _build(data_dir: Path, scale: int, seed: int) -> dict[str, Any]:
+def _build(data_dir: Path, scale: int, seed: int, days: int = DAYS) -> dict[str, Any]:
     started = time.monotonic()
     start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(
-        days=DAYS + 1
+        days=days + 1
     )
     base = base_events(seed, start)
     generated = time.monotonic()
@@ -119,14 +124,14 @@ def _build(data_dir: Path, scale: int, seed: int) -> dict[str, Any]:
     journal_dir = settings.events_dir / "journal"
     journal_dir.mkdir(parents=True)
     write_seconds = writer_seconds = 0.0
-    for number, copies in enumerate(rounds(scale, len(base)), start=1):
+    for number, copies in enumerate(rounds(scale, len(base), days), start=1):
         began = time.monotonic()
-        write_journal(journal_dir / f"{number:012d}.ndjson", base, copies)
+        write_journal(journal_dir / f"{number:012d}.ndjson", base, copies, days)
         handed = time.monotonic()
         try:
             writer = StoreWriter(settings, "okta-alerts bench")  # recovery seals and compacts
             try:
-                writer.compact()  # deletes the replaced segments (grace 0)
+                writer.compact()  # deletes the replaced parts (grace 0)
             finally:
                 writer.close()
         except (duckdb.Error, OktaAlertsError) as exc:
@@ -146,7 +151,8 @@ def _build(data_dir: Path, scale: int, seed: int) -> dict[str, Any]:
         "events": scale,
         "base_events": len(base),
         "start": start.isoformat(),
-        "end": (start + timedelta(days=DAYS)).isoformat(),
+        "end": (start + timedelta(days=days)).isoformat(),
+        "days": days,
         "generate_seconds": round(generated - started, 1),
         "journal_write_seconds": round(write_seconds, 1),
         "writer_seconds": round(writer_seconds, 1),
@@ -179,19 +185,19 @@ def split_event(event: dict[str, Any], index: int) -> BaseEvent:
     )
 
 
-def rounds(scale: int, base: int) -> Iterator[list[tuple[int, int]]]:
+def rounds(scale: int, base: int, days: int = DAYS) -> Iterator[list[tuple[int, int]]]:
     """Lists of (copy number, events it takes) for whole days, about ROUND_EVENTS per list.
 
-    Each day gets ``scale / DAYS`` events: whole copies of the base day, the last one sampled
-    evenly across the day. Copy ``k`` lands on day ``k % DAYS``, lap ``k // DAYS``.
+    Each day gets ``scale / days`` events: whole copies of the base day, the last one sampled
+    evenly across the day. Copy ``k`` lands on day ``k % days``, lap ``k // days``.
     """
     batch: list[tuple[int, int]] = []
-    for day in range(DAYS):
-        left = scale // DAYS + (1 if day < scale % DAYS else 0)
+    for day in range(days):
+        left = scale // days + (1 if day < scale % days else 0)
         lap = 0
         while left > 0:
             take = min(base, left)
-            batch.append((lap * DAYS + day, take))
+            batch.append((lap * days + day, take))
             left -= take
             lap += 1
         if sum(take for _, take in batch) >= ROUND_EVENTS:
@@ -201,14 +207,16 @@ def rounds(scale: int, base: int) -> Iterator[list[tuple[int, int]]]:
         yield batch
 
 
-def write_journal(path: Path, base: list[BaseEvent], copies: list[tuple[int, int]]) -> int:
+def write_journal(
+    path: Path, base: list[BaseEvent], copies: list[tuple[int, int]], days: int = DAYS
+) -> int:
     """Write journal lines for ``copies``, one per delivery of RECORD_EVENTS events, exactly as
     the receiver does (``parse_delivery(body).record(...)``); return the events written."""
     stamps = TimestampCache()
     written = 0
     with open(path, "wb", buffering=1 << 22) as out:
         for copy, take in copies:
-            shift = (copy % DAYS) * DAY_MS + (copy // DAYS) * LAP_SHIFT_MS
+            shift = (copy % days) * DAY_MS + (copy // days) * LAP_SHIFT_MS
             prefix = f"{copy:08x}"
             chosen = (
                 base if take == len(base) else [base[i * len(base) // take] for i in range(take)]
@@ -222,7 +230,9 @@ def write_journal(path: Path, base: list[BaseEvent], copies: list[tuple[int, int
                 received = datetime.fromtimestamp(
                     (chunk[-1].published_ms + shift + 2_000) / 1000, UTC
                 )
-                out.write(parse_delivery(body).record(f"bench.{copy}.{first}", received))
+                # <boot>.<number>.<lines>, as the writer's record ids (crash recovery counts lines)
+                record = f"bench{copy}.{first}.{len(chunk)}"
+                out.write(parse_delivery(body).record(record, received))
                 written += len(chunk)
     return written
 

@@ -74,8 +74,14 @@ def run_wrk(
     connections: int = 32,
     seconds: int = 20,
     timeout_seconds: int = 30,
+    thread_base: int = 0,
+    delay_ms: int = 0,
 ) -> LoadResult:
-    """POST unique deliveries to ``url`` for ``seconds``; raise BenchError if wrk fails."""
+    """POST unique deliveries to ``url`` for ``seconds``; raise BenchError if wrk fails.
+
+    ``thread_base`` offsets wrk's thread numbers (ids stay unique across runs on one store);
+    ``delay_ms`` makes each connection wait that long between requests (a paced load).
+    """
     command = [
         ensure_wrk(),
         f"-t{threads}",
@@ -90,7 +96,12 @@ def run_wrk(
         str(templates),
         auth_header,
     ]
-    env = dict(os.environ, BENCH_AUTH_SECRET=secret)
+    env = dict(
+        os.environ,
+        BENCH_AUTH_SECRET=secret,
+        BENCH_THREAD_BASE=str(thread_base),
+        BENCH_DELAY_MS=str(delay_ms),
+    )
     try:
         done = subprocess.run(
             command, env=env, capture_output=True, text=True, timeout=seconds + timeout_seconds + 60

@@ -1,4 +1,4 @@
-"""Airflow DAG: the okta-alerts notebooks on Airflow's PapermillOperator (DESIGN.md §9).
+"""Airflow DAG: the okta-alerts notebooks on Airflow's PapermillOperator.
 
 Use this instead of ``okta-alerts schedule`` when Airflow already runs your scheduled work.
 Copy it into the DAGs folder of a deployment that has ``apache-airflow-providers-papermill``

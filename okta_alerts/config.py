@@ -15,41 +15,39 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+import orjson
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from okta_alerts.errors import ConfigError
+from okta_alerts.okta import eventtypes as t
+from okta_alerts.resources import shipped_rules, shipped_schedule
 
 ENV_PREFIX = "OKTA_ALERTS_"
 CONFIG_ENV = "OKTA_ALERTS_CONFIG"
 DEFAULT_CONFIG_FILE = "okta-alerts.toml"
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-SHIPPED_RULES = PACKAGE_ROOT / "examples" / "alert-rules.yaml"
-SHIPPED_SCHEDULE = PACKAGE_ROOT / "examples" / "schedule.yaml"
+SHIPPED_RULES = shipped_rules()
+SHIPPED_SCHEDULE = shipped_schedule()
 
 
-_EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.?\*)?")
+_EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_-]+)*(\.?\*)?")
 
 
 def default_poll_event_types() -> tuple[str, ...]:
-    """Every lockout and assignment/provisioning type of OKTA.md §4, hook-eligible or not."""
-    from okta_alerts import eventtypes as t
-
+    """Every lockout and assignment/provisioning type, hook-eligible or not."""
     families = [p + "*" for p in t.ASSIGNMENT_PREFIXES]
     families += [p.rstrip(".") + "*" for p in t.ERROR_PREFIXES]  # also app.user_management itself
+    families += [p + "*" for p in t.OFFICE365_ERROR_FAMILIES]
+    prefixes = tuple(f.rstrip("*") for f in families)
+    singles = (*t.ERROR_TYPES, *t.CATALOG_ERROR_TYPES, *t.office365_singles())
     return (
         *t.LOCKOUT_TYPES,
         *t.UNLOCK_TYPES,
         *t.UNLOCK_RELATED_TYPES,
         *t.ASSIGNMENT_TYPES,
-        *t.ERROR_TYPES,
+        *(name for name in singles if not name.startswith(prefixes)),
         *families,
     )
-
-
-def default_workers() -> int:
-    """One front process per spare core, at most 3: beyond that the one writer is the limit."""
-    return max(0, min((os.cpu_count() or 1) - 1, 3))
 
 
 def check_event_types(names: list[Any] | tuple[Any, ...]) -> tuple[str, ...]:
@@ -77,14 +75,15 @@ def check_org_url(value: str) -> str:
         raise ValueError(
             f"must be only the org's base URL such as https://acme.okta.com, not {value!r}"
         )
-    if url.scheme == "http" and not _is_loopback(host):
+    if url.scheme == "http" and not is_loopback(host):
         raise ValueError(
             f"must use https (plain http is allowed only for loopback addresses), not {value!r}"
         )
     return f"{url.scheme}://{url.netloc}"
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """``localhost`` or a loopback IP address: where plain http is allowed (tests)."""
     if host == "localhost":
         return True
     try:
@@ -107,19 +106,27 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="where `serve` listens")
     port: int = Field(8080, ge=0, le=65535, description="where `serve` listens")
     max_body_bytes: int = Field(16_777_216, gt=0, description="larger deliveries get 413")
-    workers: int = Field(
-        default_factory=default_workers,
-        ge=0,
-        le=64,
-        description="extra HTTP front processes of `serve` that parse deliveries and hand them to "
-        "the one writer; 0 = one process (default: CPU cores - 1, at most 3)",
+    max_header_bytes: int = Field(
+        65_536, ge=4096, description="a request line and headers larger than this get 431"
+    )
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, description="a request's headers must arrive within this (else 408)"
+    )
+    body_timeout_seconds: float = Field(
+        60.0, gt=0, description="a request's body must arrive within this after its headers"
+    )
+    keepalive_seconds: int = Field(
+        5, ge=1, description="an idle kept-alive connection is closed after this"
+    )
+    max_connections: int = Field(
+        1024, ge=1, description="open connections past this are answered 503 and closed"
     )
     seal_seconds: float = Field(
         5.0, gt=0, le=3600, description="how soon an acknowledged event is visible to readers"
     )
     retention_days: int = Field(400, gt=0, description="older events are dropped by compaction")
     compact_seconds: float = Field(
-        60.0, gt=0, description="how often the receiver merges sealed segments into daily files"
+        60.0, gt=0, description="how often the receiver merges parts and applies the retention"
     )
     grace_seconds: float = Field(
         600.0, ge=0, description="how long replaced files stay on disk for readers in flight"
@@ -127,6 +134,11 @@ class Settings(BaseSettings):
     apprise_config: Path | None = Field(None, description="apprise config file (YAML or TEXT)")
     apprise_urls: str | None = Field(None, description="apprise URLs, space- or comma-separated")
     rules: Path = Field(SHIPPED_RULES, description="alert rules file")
+    known_networks: tuple[str, ...] = Field(
+        (),
+        description="the org's own networks beside its Okta network zones: CIDRs or addresses, "
+        "comma-separated (spray rules treat them as known)",
+    )
     schedule: Path = Field(SHIPPED_SCHEDULE, description="schedule file")
     okta_org_url: str | None = Field(
         None,
@@ -135,13 +147,21 @@ class Settings(BaseSettings):
     )
     okta_api_token: SecretStr | None = Field(
         None,
-        description="Okta API token for the System Log API: an SSWS API token or an OAuth access "
-        "token with scope okta.logs.read (also: --token-file)",
+        description="Okta API token: an SSWS API token, or an OAuth access token with scope "
+        "okta.logs.read (System Log), okta.eventHooks.manage (`okta connect`) or "
+        "okta.eventHooks.read (`okta status`) (also: --token-file)",
     )
     okta_auth_scheme: Literal["auto", "SSWS", "Bearer"] = Field(
         "auto",
         description="how the token is sent: SSWS, Bearer, or auto (Bearer for an OAuth access "
         "token, which is a JWT, else SSWS)",
+    )
+    hook_name: str = Field(
+        "okta-alerts",
+        min_length=1,
+        max_length=255,
+        description="name of the Okta event hook that `okta connect` sets up and `okta status` "
+        "checks",
     )
     poll_seconds: float = Field(
         0.0, ge=0, description="poll the System Log this often inside `run`; 0 = off"
@@ -150,6 +170,16 @@ class Settings(BaseSettings):
         default_factory=default_poll_event_types,
         description="event types that polling and backfill fetch, comma-separated; "
         "`prefix*` matches a family (default: every lockout and assignment/provisioning type)",
+    )
+    hash_typed_names: bool = Field(
+        True,
+        description="replace what an unknown actor typed (actor.alternateId) with a keyed token "
+        "before anything is stored; false keeps it verbatim",
+    )
+    typed_name_key: SecretStr | None = Field(
+        None,
+        description="the key of those tokens (at least 16 characters); unset: a random key "
+        "generated once in the data dir",
     )
     poll_lag_seconds: float = Field(
         600.0,
@@ -170,8 +200,6 @@ class Settings(BaseSettings):
     @classmethod
     def _headers_json(cls, value: Any) -> Any:
         if isinstance(value, str):
-            import orjson
-
             try:
                 value = orjson.loads(value) if value.strip() else {}
             except orjson.JSONDecodeError as exc:
@@ -184,10 +212,33 @@ class Settings(BaseSettings):
             raise ValueError("names and values must be strings")
         return value
 
+    @field_validator("typed_name_key")
+    @classmethod
+    def _key_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (a long random value)")
+        return value
+
     @field_validator("okta_org_url")
     @classmethod
     def _org_url(cls, value: str | None) -> str | None:
         return None if value is None else check_org_url(value)
+
+    @field_validator("known_networks", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [v for v in value.replace(",", " ").split() if v]
+        if isinstance(value, list | tuple):
+            for item in value:
+                try:
+                    ipaddress.ip_network(str(item).strip(), strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"{item!r} is not a network like 203.0.113.0/24 or 2001:db8::/32"
+                    ) from None
+            return tuple(str(item).strip() for item in value)
+        return value
 
     @field_validator("poll_event_types", mode="before")
     @classmethod
@@ -195,6 +246,14 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             value = [t for t in value.replace(",", " ").split() if t]
         return check_event_types(value) if isinstance(value, list | tuple) else value
+
+    def hook_headers(self) -> dict[str, str]:
+        """The headers Okta sends with every hook call: the authentication header (when a
+        secret is set) and the custom headers. Holds the secret: never print it."""
+        headers = dict(self.custom_headers)
+        if self.auth_secret is not None:
+            headers[self.auth_header] = self.auth_secret.get_secret_value()
+        return headers
 
     @property
     def apprise_url_list(self) -> list[str]:
@@ -234,6 +293,51 @@ def env_name(field: str) -> str:
     return ENV_PREFIX + field.upper()
 
 
+def child_environment(
+    settings: Settings, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The environment of a child process or notebook kernel that rebuilds ``settings``.
+
+    The one way settings reach other processes (``run``'s children, report kernels): the
+    environment without any ``OKTA_ALERTS_*`` variable, plus every setting that was set
+    explicitly as its ``OKTA_ALERTS_*`` variable (relative paths made absolute; secrets too:
+    the environment of our own children is never printed).
+    """
+    base = os.environ if environ is None else environ
+    env = {k: v for k, v in base.items() if not k.startswith(ENV_PREFIX)}
+    for name in sorted(settings.model_fields_set):
+        value: Any = getattr(settings, name)
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        elif isinstance(value, dict):
+            value = orjson.dumps(value).decode()
+        elif isinstance(value, list | tuple):
+            value = ",".join(map(str, value))
+        elif isinstance(value, Path):
+            value = value.resolve()
+        env[env_name(name)] = str(value)
+    return env
+
+
+def set_in_environment(name: str, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the environment sets the setting ``name`` (it then wins over the TOML file)."""
+    return env_name(name) in (os.environ if environ is None else environ)
+
+
+def config_file_in_use(
+    config_file: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+) -> Path | None:
+    """The TOML file settings come from: ``config_file`` (``--config``), else
+    ``$OKTA_ALERTS_CONFIG``, else ``./okta-alerts.toml`` when it exists."""
+    env = os.environ if environ is None else environ
+    path = config_file or env.get(CONFIG_ENV)
+    if path is None and Path(DEFAULT_CONFIG_FILE).is_file():
+        path = DEFAULT_CONFIG_FILE
+    return None if path is None else Path(path)
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None,
     config_file: str | os.PathLike[str] | None = None,
@@ -244,11 +348,9 @@ def load_settings(
     values: dict[str, Any] = {}
     origin: dict[str, str] = {}
 
-    path = config_file or env.get(CONFIG_ENV)
-    if path is None and Path(DEFAULT_CONFIG_FILE).is_file():
-        path = DEFAULT_CONFIG_FILE
+    path = config_file_in_use(config_file, env)
     if path is not None:
-        for key, value in _read_toml(Path(path)).items():
+        for key, value in _read_toml(path).items():
             values[key] = value
             origin[key] = f"{key} in {path}"
 

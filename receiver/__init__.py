@@ -1,5 +1,4 @@
-"""The Starlette app that Okta's event hooks call. Imports okta_alerts, never the reverse.
+"""The receiver Okta's event hooks call: a Starlette app in one process over the store's writer.
 
-The package is imported by front processes too, so it loads nothing here (no store, no DuckDB):
-import ``receiver.app.create_app`` for the main process's app.
+``receiver.app.create_app`` composes it; ``receiver.server.run_receiver`` runs it under uvicorn.
 """

@@ -1,91 +1,71 @@
-"""The main process's app: the shared routes (:mod:`receiver.hooks`) over the group committer.
-
-``/healthz`` and ``/metrics`` are rendered here only; front processes forward their GETs here.
-"""
+"""The receiver's Starlette app for one data dir, composed from explicit routes and a lifespan."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from starlette.applications import Starlette
-from starlette.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from okta_alerts.config import Settings
-from okta_alerts.hookhealth import HookGapsCache
-from okta_alerts.store import StoreWriter
+from okta_alerts.redaction import typed_names
+from okta_alerts.store.writer import StoreWriter
 from receiver.auth import HookAuth
 from receiver.committer import GroupCommitter
-from receiver.fronts import FrontLink, Fronts
-from receiver.hooks import HookApp, Hooks, Page, build_app
+from receiver.eventtimes import EventTimes
+from receiver.health import Health
+from receiver.hooks import HOOK_PATH, Hooks, error
 from receiver.metrics import ReceiverMetrics
 
 
-def create_app(
-    settings: Settings, writer: StoreWriter, auth: HookAuth, fronts: Fronts | None = None
-) -> HookApp:
-    """The receiver for one data dir. ``writer`` must already own the store (its lock).
+def create_app(settings: Settings, writer: StoreWriter, auth: HookAuth) -> Starlette:
+    """The receiver over ``writer``, which must already own the store (its lock).
 
-    With ``fronts``, their processes start with the app, and their deliveries are committed and
-    counted here; the committer stops only after they have exited.
+    The group committer starts and stops with the app's lifespan: on shutdown it commits what
+    is queued and seals the journal, so readers see every acknowledged event.
     """
     metrics = ReceiverMetrics()
     committer = GroupCommitter(writer, metrics, settings.seal_seconds, settings.compact_seconds)
-    hooks = Hooks(settings.max_body_bytes, auth, committer)
-    gaps = HookGapsCache(settings.data_dir)  # recomputed in the background once a minute
-
-    def hook_gaps() -> int | None:
-        if gaps.claim_refresh():
-            asyncio.get_running_loop().run_in_executor(None, gaps.refresh)
-        return gaps.value
-
-    gaps_gauge = Gauge(
-        "okta_alerts_hook_gaps_last_24h",
-        "Hook-eligible events of the last 24 h that only System Log polling/backfill found",
-        registry=metrics.registry,
-    )
-
-    async def healthz() -> Response:
-        manifest = writer.manifest
-        newest = max((f.max_published for f in manifest.files), default=None)
-        lag = committer.seal_lag
-        body: dict[str, Any] = {
-            "status": "ok" if lag <= max(30.0, 6 * settings.seal_seconds) else "degraded",
-            "events_stored": manifest.rows,
-            "events_acknowledged_since_start": committer.events_acknowledged,
-            "last_event_published": newest,
-            "last_delivery_received_at": (
-                committer.last_received_at.isoformat() if committer.last_received_at else None
-            ),
-            "store_lag_seconds": round(lag, 3),
-            "segments": len(manifest.segments),
-            "daily_files": len(manifest.daily),
-            "checked_at": datetime.now(UTC).isoformat(),
-            "hook_gaps_last_24h": hook_gaps(),
-        }
-        return JSONResponse(body)
-
-    async def metrics_page() -> Response:
-        metrics.seal_lag.set(committer.seal_lag)
-        missed = hook_gaps()
-        gaps_gauge.set(float("nan") if missed is None else missed)  # NaN: not computed yet
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
-    pages: dict[str, Page] = {"/healthz": healthz, "/metrics": metrics_page}
+    times = EventTimes(metrics, settings.retention_days)
+    hooks = Hooks(settings.max_body_bytes, auth, committer, metrics, times, typed_names(settings))
+    health = Health(writer, committer, metrics, times, settings.seal_seconds)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         committer.start()
-        hook_gaps()
-        if fronts is not None:
-            await fronts.start(FrontLink(committer, pages).serve)
+        health.gaps.current()
         yield
-        if fronts is not None:
-            await fronts.stop()
         await committer.stop()
 
-    return build_app(hooks, pages, lifespan)
+    routes = [
+        _route(HOOK_PATH, hooks.verify, "GET"),
+        _route(HOOK_PATH, hooks, "POST"),
+        _route("/healthz", health.healthz, "GET"),
+        _route("/metrics", health.metrics_page, "GET"),
+    ]
+    app = Starlette(
+        routes=routes, lifespan=lifespan, exception_handlers={HTTPException: _http_error}
+    )
+    app.state.metrics = metrics  # the server counts the connections it refuses there
+    # No redirect is ever built from a request's headers: `/hooks/okta/` is a 404, not a
+    # redirect to a Location taken from `Host`.
+    app.router.redirect_slashes = False
+    return app
+
+
+def _route(path: str, endpoint: Any, method: str) -> Route:
+    """A route for exactly ``method``: Starlette also routes HEAD to GET endpoints, and this
+    receiver answers HEAD ``405`` like every other method it does not serve."""
+    route = Route(path, endpoint, methods=[method])
+    route.methods = {method}
+    return route
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return error(exc.status_code, "http_error", str(exc.detail))

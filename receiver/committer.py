@@ -1,7 +1,6 @@
 """Group commit: many concurrent deliveries share one journal write and one fsync.
 
-Handlers hand a validated batch to :meth:`GroupCommitter.submit` (front processes hand its
-journal lines, built there, to :meth:`GroupCommitter.commit`) and wait. One loop takes everything
+Handlers hand a validated batch to :meth:`GroupCommitter.submit` and wait. One loop takes everything
 queued, writes it to the journal and fsyncs it on the journal thread, then wakes those waiters,
 which answer Okta. Accepted deliveries are counted here, where every commit passes. While one
 commit is on disk the next group gathers, so the cost of an fsync is shared by everyone who
@@ -15,19 +14,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-from okta_alerts.events import Batch
-from okta_alerts.store import COMPACT_SEGMENT_ROWS, JOURNAL_ROTATE_BYTES, Lines, StoreWriter
-from receiver.hooks import StoreUnavailableError
+from okta_alerts.errors import StoreUnavailableError
+from okta_alerts.okta.delivery import Batch
+from okta_alerts.store.writer import COMPACT_PARTS, JOURNAL_ROTATE_BYTES, StoreWriter
 from receiver.metrics import ReceiverMetrics
 
 log = logging.getLogger("okta_alerts.receiver")
 
 MAX_PENDING_BYTES = 64 * 1024 * 1024
+SEALER_POLL_SECONDS = 0.05  # how often a due rotation looks whether the sealer is free
 
 
 class GroupCommitter:
@@ -43,8 +45,8 @@ class GroupCommitter:
         self.seal_seconds = seal_seconds
         self.compact_seconds = compact_seconds
         self._journal_thread = ThreadPoolExecutor(1, "okta-alerts-journal")
-        self._seal_thread = ThreadPoolExecutor(1, "okta-alerts-sealer")
-        self._queue: list[tuple[Lines, Lines, asyncio.Future[None]]] = []
+        self._seal_thread = ThreadPoolExecutor(1, "okta-alerts-sealer", initializer=_lower_priority)
+        self._queue: list[tuple[bytes, bytes, asyncio.Future[None]]] = []
         self._queued_bytes = 0
         self._wakeup = asyncio.Event()
         self._drained = asyncio.Event()
@@ -63,33 +65,26 @@ class GroupCommitter:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="group-commit")
 
     async def submit(self, batch: Batch, started: float) -> None:
-        """Return once ``batch`` is durable in the journal; raise StoreUnavailableError if not."""
-        record = self.writer.next_record_id(batch.size)
-        now = datetime.now(UTC)
-        await self.commit(batch.record(record, now), batch.keys(record), batch.size, started)
-
-    async def commit(self, lines: Lines, keys: Lines, events: int, started: float) -> None:
-        """Return once journal ``lines`` (with their uuid index ``keys``) are durable.
+        """Return once ``batch`` is durable in the journal; raise StoreUnavailableError if not.
 
         ``started`` (``time.perf_counter()``) is when the delivery's request started. Counts the
         delivery as accepted, or as store_unavailable before raising StoreUnavailableError.
         """
-        try:
-            await self._durable(lines, keys)
-        except StoreUnavailableError:
-            self.metrics.deliveries.labels("store_unavailable").inc()
-            raise
+        if batch.size:  # a delivery without events has nothing to make durable
+            record = self.writer.next_record_id(batch.size)
+            lines, keys = batch.record(record, datetime.now(UTC)), batch.keys(record)
+            try:
+                await self._durable(lines, keys)
+            except StoreUnavailableError:
+                self.metrics.deliveries.labels("store_unavailable").inc()
+                raise
         self.last_received_at = datetime.now(UTC)
-        self.events_acknowledged += events
+        self.events_acknowledged += batch.size
         self.metrics.deliveries.labels("accepted").inc()
-        self.metrics.events.labels("accepted").inc(events)
+        self.metrics.events.labels("accepted").inc(batch.size)
         self.metrics.ack_seconds.observe(time.perf_counter() - started)
 
-    def rejected(self, outcome: str) -> None:
-        """Count a delivery refused before it reached the store."""
-        self.metrics.deliveries.labels(outcome).inc()
-
-    async def _durable(self, lines: Lines, keys: Lines) -> None:
+    async def _durable(self, lines: bytes, keys: bytes) -> None:
         if self._stopping:
             raise StoreUnavailableError("the receiver is shutting down")
         while self._queued_bytes + len(lines) > MAX_PENDING_BYTES and self._queue:
@@ -135,6 +130,8 @@ class GroupCommitter:
         loop = asyncio.get_running_loop()
         while True:
             timeout = max(0.0, self.writer.journal_opened + self.seal_seconds - time.monotonic())
+            if self._sealing:  # a due rotation waits for the sealer: look again soon
+                timeout = max(timeout, SEALER_POLL_SECONDS)
             if not self._queue and not self._stopping and timeout > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)
@@ -152,7 +149,7 @@ class GroupCommitter:
     async def _commit(
         self,
         loop: asyncio.AbstractEventLoop,
-        group: list[tuple[Lines, Lines, asyncio.Future[None]]],
+        group: list[tuple[bytes, bytes, asyncio.Future[None]]],
     ) -> None:
         try:
             await loop.run_in_executor(self._journal_thread, self._write, group)
@@ -170,13 +167,15 @@ class GroupCommitter:
             if not future.done():
                 future.set_result(None)
 
-    def _write(self, group: list[tuple[Lines, Lines, asyncio.Future[None]]]) -> None:
+    def _write(self, group: list[tuple[bytes, bytes, asyncio.Future[None]]]) -> None:
         self.writer.append((line, keys) for line, keys, _ in group)
         self.writer.sync()
 
     async def _maybe_rotate(self, loop: asyncio.AbstractEventLoop) -> None:
         now = time.monotonic()
-        due = now - self.writer.journal_opened >= self.seal_seconds
+        # while the sealer is busy the journal keeps growing: parts grow with the rate
+        idle = not self._sealing
+        due = idle and now - self.writer.journal_opened >= self.seal_seconds
         if due or self.writer.failed or self.writer.journal_bytes >= JOURNAL_ROTATE_BYTES:
             try:
                 path = await loop.run_in_executor(self._journal_thread, self.writer.rotate)
@@ -191,9 +190,7 @@ class GroupCommitter:
                     self._sealing.add(unsealed)
                     self._seal_thread.submit(self._seal, unsealed)
         compact_due = now - self._last_compact >= self.compact_seconds
-        if not self._compacting and (
-            compact_due or self.writer.segment_rows >= COMPACT_SEGMENT_ROWS
-        ):
+        if not self._compacting and (compact_due or self.writer.small_parts >= COMPACT_PARTS):
             self._compacting = True
             self._last_compact = now
             self._seal_thread.submit(self._compact)
@@ -214,7 +211,16 @@ class GroupCommitter:
         try:
             self.writer.compact()
         except Exception:
-            log.exception("compaction failed; the segments stay readable and it is retried")
+            log.exception("compaction failed; the parts stay readable and it is retried")
         finally:
             self._compacting = False
             self.metrics.stored.set(self.writer.manifest.rows)
+
+
+BACKGROUND_NICENESS = 10  # sealing and compaction yield the CPU to acknowledgements
+
+
+def _lower_priority() -> None:
+    """Run this thread (Linux: a task of its own) at a lower CPU priority than the event loop."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)

@@ -20,6 +20,20 @@ class ReceiverMetrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.out_of_range = Counter(
+            "okta_alerts_events_out_of_range",
+            "Acknowledged events published more than a day after they arrived (future), or "
+            "before the retention (expired: the next compaction drops them), per delivery",
+            ["when"],
+            registry=self.registry,
+        )
+        self.connections_refused = Counter(
+            "okta_alerts_connections_refused",
+            "Connections answered and closed before the app saw a request, by reason "
+            "(headers_too_large, header_timeout, body_timeout, too_many_connections, invalid_http)",
+            ["reason"],
+            registry=self.registry,
+        )
         self.ack_seconds = Histogram(
             "okta_alerts_ack_seconds",
             "Time from request start to the acknowledgement of a delivery",

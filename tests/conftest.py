@@ -1,17 +1,42 @@
-"""Shared fixtures: a fresh data dir, its settings, a store filled through the real write path."""
+"""Fixtures: a fresh data dir and its settings, a store filled through the real write path, the
+receiver's app in process, an apprise catcher, the fake Okta with a real receiver for the
+``okta`` commands. The helpers behind them are in ``tests/support``."""
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from hypothesis import HealthCheck, settings
 
-from okta_alerts.config import Settings, load_settings
-from okta_alerts.events import Batch
-from okta_alerts.store import write_batches
+from okta_alerts.config import Settings
+from okta_alerts.okta.delivery import Batch
+from okta_alerts.store.writer import StoreWriter, write_batches
+from receiver.app import create_app
+from receiver.auth import HookAuth
+from tests.support.catcher import Catcher
+from tests.support.fake_okta import FakeOkta
+from tests.support.inprocess import SECRET, InProcessReceiver
+from tests.support.okta_world import World
+from tests.support.ports import free_port
+from tests.support.settings import make_settings
+
+# Property tests are reproducible and bounded: the same examples on every run (no random seed, no
+# example database), no per-example deadline on a shared 2-core machine; each test sets its own
+# max_examples so the fuzzing stays within its share of the suite's time.
+settings.register_profile(
+    "okta-alerts",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=False,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile("okta-alerts")
 
 
 @pytest.fixture
@@ -19,12 +44,6 @@ def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "data"
     path.mkdir()
     return path
-
-
-def make_settings(data_dir: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {"data_dir": data_dir, "seal_seconds": 0.5, "grace_seconds": 0}
-    values.update(overrides)
-    return load_settings(environ={}, overrides=values)
 
 
 @pytest.fixture
@@ -46,76 +65,49 @@ def fill_store(settings: Settings) -> Callable[[Iterable[dict[str, Any]]], int]:
     return fill
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-# -- apprise end to end: a real HTTP catcher on loopback --------------------------------------
-
-
-class Catcher:
-    """Captures the JSON bodies POSTed to ``json://127.0.0.1:PORT/hook``; can go down and up."""
-
-    def __init__(self, port: int) -> None:
-        import threading
-
-        self.port = port
-        self.bodies: list[dict[str, Any]] = []
-        self.status = 200
-        self._lock = threading.Lock()
-        self._server: Any = None
-        self._thread: Any = None
-
-    @property
-    def url(self) -> str:
-        return f"json://127.0.0.1:{self.port}/hook"
-
-    def start(self) -> None:
-        import json
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        catcher = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", 0))
-                body = json.loads(self.rfile.read(length) or b"{}")
-                with catcher._lock:
-                    catcher.bodies.append(body)
-                self.send_response(catcher.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join(timeout=5)
-            self._server = None
-
-    def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
-        import time
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and len(self.bodies) < count:
-            time.sleep(0.02)
-        return list(self.bodies)
-
-
 @pytest.fixture
-def catcher() -> Iterable[Catcher]:
-    """A started catcher; stopped at teardown whatever the test did."""
+def catcher() -> Iterator[Catcher]:
+    """A started apprise catcher on loopback; stopped at teardown whatever the test did."""
     found = Catcher(free_port())
     found.start()
     yield found
     found.stop()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def receiver_app(data_dir: Path) -> AsyncIterator[InProcessReceiver]:
+    """The receiver for a fresh data dir, called in process: auth header ``Authorization``, a
+    custom header ``X-Okta-Org: acme``, 1 MB deliveries, sealing every 50 ms."""
+    settings = make_settings(
+        data_dir, seal_seconds=0.05, max_body_bytes=1_000_000, custom_headers={"X-Okta-Org": "acme"}
+    )
+    writer = StoreWriter(settings, owner="tests")
+    auth = HookAuth(settings.auth_header, SECRET, settings.custom_headers)
+    app = create_app(settings, writer, auth)
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://receiver") as client:
+                yield InProcessReceiver(client, settings)
+    finally:
+        writer.close()
+
+
+@pytest.fixture
+def okta_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    """The fake Okta, the real receiver on a loopback port (in a thread) and a settings file;
+    commands run from ``tmp_path`` with no OKTA_ALERTS_* variable but the world's secrets."""
+    for name in [n for n in os.environ if n.startswith("OKTA_ALERTS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    world = World(tmp_path, FakeOkta().start())
+    try:
+        world.start_receiver()
+        yield world
+    finally:
+        world.close()

@@ -18,11 +18,13 @@ import pytest
 
 import okta_alerts
 from okta_alerts import analysis
-from okta_alerts.events import Batch
-from okta_alerts.store import open_writer
-from okta_alerts.windows import WindowError, make_window, parse_time
-from tests.conftest import make_settings
-from tests.factories import make_event
+from okta_alerts.analysis.windows import make_window
+from okta_alerts.errors import WindowError
+from okta_alerts.okta.delivery import Batch
+from okta_alerts.store.writer import open_writer
+from okta_alerts.times import parse_time
+from tests.support.factories import make_event
+from tests.support.settings import make_settings
 
 END = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 WINDOW = make_window(END, 24, 3)
@@ -439,7 +441,7 @@ def test_view_columns_lists_the_contract(con: duckdb.DuckDBPyConnection) -> None
     frame = analysis.view_columns(con)
     assert frame.column[frame.view == "events"].tolist()[:2] == ["uuid", "published"]
     added = frame.column[frame.view == "assignment_errors"].tolist()
-    assert added == ["app_name", "app_id", "user_login", "reason"]
+    assert added == ["app_name", "app_id", "user_login", "reason", "reason_key", "app_key"]
 
 
 FRAME_QUERIES: dict[str, Callable[..., pd.DataFrame]] = {

@@ -19,19 +19,21 @@ import pytest
 from click.testing import CliRunner
 
 import okta_alerts
-from okta_alerts.backfill import BackfillError, run_backfill
 from okta_alerts.cli import main
 from okta_alerts.config import Settings, default_poll_event_types
-from okta_alerts.cursors import BACKFILL_FILE, POLL_FILE
-from okta_alerts.events import Batch
-from okta_alerts.eventtypes import HOOK_ELIGIBLE
-from okta_alerts.poller import poll_once, run_poller
-from okta_alerts.store import write_batches
-from okta_alerts.systemlog import SystemLogClient
-from tests.conftest import free_port, make_settings
-from tests.factories import envelope
-from tests.fake_okta import TOKEN, FakeOkta, sample_events
-from tests.receiver_process import SECRET, running_receiver, start_receiver, stop_receiver
+from okta_alerts.errors import BackfillError
+from okta_alerts.okta.delivery import Batch
+from okta_alerts.okta.eventtypes import HOOK_ELIGIBLE
+from okta_alerts.store.writer import write_batches
+from okta_alerts.systemlog.backfill import run_backfill
+from okta_alerts.systemlog.client import SystemLogClient
+from okta_alerts.systemlog.cursors import BACKFILL_FILE, POLL_FILE
+from okta_alerts.systemlog.poller import poll_once, run_poller
+from tests.support.factories import envelope
+from tests.support.fake_okta import TOKEN, FakeOkta, sample_events
+from tests.support.ports import free_port
+from tests.support.receiver_process import SECRET, running_receiver, start_receiver, stop_receiver
+from tests.support.settings import make_settings
 
 NOW = datetime.now(UTC)
 SINCE, UNTIL = NOW - timedelta(days=1), NOW
@@ -145,6 +147,7 @@ def test_events_the_hook_delivered_are_not_duplicated(data_dir: Path, okta: Fake
     assert kept == [30], "the hook's copies were kept, the System Log's dropped"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("okta", [{"page_size": 20, "delay": 0.05}], indirect=True)
 def test_a_killed_backfill_process_reruns_to_exactly_the_set(
     tmp_path: Path, data_dir: Path, okta: FakeOkta

@@ -18,15 +18,21 @@ import orjson
 import pytest
 
 import okta_alerts
-from bench.ingest import durability, summarize
+from bench.ingest import durability, storage_footprint, summarize
+from bench.load import load_summary
+from bench.load import summarize as summarize_load
 from bench.payloads import build_templates, ndjson_bytes_per_event, render, write_templates
 from bench.readers import QUERIES, baseline_connection, time_query
 from bench.report import ingest_summary, ingest_targets, readers_summary
 from bench.results import document, write_result
+from bench.soak import Hostile, soak_summary
+from bench.soak import summarize as soak_summarize
 from bench.storebuild import DAYS, BuiltStore, TimestampCache, render_event, rounds, split_event
 from bench.wrk import SCRIPT, LoadResult, parse_wrk_output
-from okta_alerts.events import parse_delivery
-from tests.factories import make_event
+from okta_alerts.okta.delivery import Batch, parse_delivery
+from okta_alerts.store.writer import write_batches
+from tests.support.factories import make_event
+from tests.support.settings import make_settings
 
 SECRET = "bench-test-secret"
 UUID = re.compile(rb'"uuid":"([^"]+)"')
@@ -99,6 +105,7 @@ def catcher() -> Iterator[tuple[ThreadingHTTPServer, type[_Catcher]]]:
         thread.join(5)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
 def test_lua_script_sends_unique_deliveries_and_counts_answers(
     templates: list[bytes], catcher: tuple[ThreadingHTTPServer, type[_Catcher]], tmp_path: Path
@@ -195,17 +202,19 @@ def fake_run(target: str, events_per_s: float, storage: bool) -> dict[str, Any]:
 def test_result_documents_have_the_schema_and_both_files(tmp_path: Path) -> None:
     runs = [
         fake_run("okta_alerts", 50_000, True),
-        fake_run("naive", 1_000, False),
+        fake_run("naive", 500, False),
         fake_run("okta_alerts", 40_000, False),
-        fake_run("naive", 2_000, False),
+        fake_run("naive", 700, False),
     ]
     body = summarize(runs, ndjson_per_event=2000.0, body_bytes=100_000)
     body["targets"] = ingest_targets(body)
     assert body["median"]["okta_alerts"]["events_per_s"] == 45_000
-    assert body["ratio_events_per_s"] == 30.0
-    assert body["ratio_events_per_s_by_repeat"] == [50.0, 20.0]
+    assert body["ratio_events_per_s"] == 75.0
+    assert body["ratio_events_per_s_by_repeat"] == [100.0, 57.14]
     assert body["storage"]["fraction_of_ndjson"] == 0.1
     assert all(t["met"] for t in body["targets"].values())
+    runs[2]["p99_ms"] = 180.0  # one slow run is enough to miss the latency floor
+    assert not ingest_targets(summarize(runs, 2000.0, 100_000))["p99_ms_worst_run"]["met"]
 
     config = {"seconds": 20, "connections": 32, "threads": 2, "repeats": 2}
     stamped, latest = write_result(document("ingest", config, body), tmp_path)
@@ -300,7 +309,7 @@ def test_analysis_bench_times_every_window_query(
 ) -> None:
     from bench.analysis import analysis_summary, time_call
     from okta_alerts import analysis
-    from okta_alerts.windows import make_window
+    from okta_alerts.analysis.windows import make_window
 
     start = datetime(2026, 11, 1, tzinfo=UTC)
     fill_store(
@@ -333,3 +342,47 @@ def test_analysis_bench_times_every_window_query(
     }
     text = analysis_summary({"scales": [scale]})
     assert "lockouts_by_hour" in text and "1.5x floor" in text
+
+
+def test_soak_summary_puts_slices_memory_hostile_answers_and_durability_together() -> None:
+    slices = [
+        LoadResult(30.0, 101, 100, 0, {}, {"p50": 0.005, "p99": 0.02, "max": 0.04}),
+        LoadResult(30.0, 100, 100, 0, {"timeout": 1}, {"p50": 0.006, "p99": 0.09, "max": 0.2}),
+    ]
+    hostile = Hostile()
+    hostile.note("stalled", b"HTTP/1.1 408 Request Timeout\r\n")
+    hostile.note("oversized", b"")
+    rss = [(float(t), 100.0 + t / 10) for t in range(0, 60, 2)]
+    body = soak_summarize(slices, rss, hostile, {"header_timeout": 1.0}, (200 * 50, 200 * 50))
+    assert [s["p99_ms"] for s in body["slices"]] == [20.0, 90.0]
+    assert body["p99_ms_worst_slice"] == 90.0 and body["within_okta_timeout"]
+    assert body["hostile_answers"] == {"oversized:closed": 1, "stalled:408": 1}
+    assert body["stored_ok"] and body["stored_exact"]
+    assert body["socket_errors"] == {"timeout": 1}
+    assert body["rss_mb"]["max"] == pytest.approx(105.8)
+    assert "stored once: yes" in soak_summary(body)
+
+
+@pytest.mark.slow
+def test_storage_footprint_compacts_and_measures_the_store(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    events = [make_event(published=datetime.now(UTC) - timedelta(hours=1)) for _ in range(40)]
+    write_batches(make_settings(data_dir), [Batch("d", events)])
+    footprint = storage_footprint(data_dir, tmp_path)
+    assert footprint["events_after_compact"] == 40 and footprint["parts"] == 1
+    assert footprint["bytes_per_event"] > 0 and footprint["compact_events_per_s"] > 0
+
+
+def test_load_summary_reports_each_way_and_the_targets() -> None:
+    runs = [
+        {"target": target, "repeat": 0, "seconds": seconds, "events_per_s": 1000 // seconds,
+         "peak_rss_mb": rss, "bytes_per_event": size, "stored_ok": True}
+        for target, seconds, rss, size in (("duckdb", 2, 500.0, 30.0), ("ingest", 5, 350.0, 200.0),
+                                           ("backlog", 4, 330.0, 201.0))
+    ]  # fmt: skip
+    body = summarize_load(runs, events=1000, ndjson_bytes=2_000_000)
+    assert body["ratio_ingest_to_duckdb"] == 2.5 and body["writer_peak_rss_mb"] == 350.0
+    assert not body["targets"]["ratio_ingest_to_duckdb"]["met"]
+    assert body["targets"]["writer_peak_rss_mb"]["met"]
+    text = load_summary(body)
+    assert "okta-alerts ingest" in text and "ratio_ingest_to_duckdb 2.5 (<= 2.0: MISSED)" in text

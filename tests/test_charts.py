@@ -14,12 +14,12 @@ import duckdb
 import pytest
 
 import okta_alerts
-from okta_alerts import charts
-from okta_alerts.events import Batch
-from okta_alerts.store import write_batches
-from okta_alerts.windows import make_window
-from tests.conftest import make_settings
-from tests.factories import make_event
+from okta_alerts.analysis import charts
+from okta_alerts.analysis.windows import make_window
+from okta_alerts.okta.delivery import Batch
+from okta_alerts.store.writer import write_batches
+from tests.support.factories import make_event
+from tests.support.settings import make_settings
 
 END = datetime(2026, 11, 28, 12, tzinfo=UTC)
 WINDOW = make_window(END, 24, 3)
@@ -109,7 +109,7 @@ def test_to_png_needs_no_pyplot() -> None:
 
 def test_importing_the_library_loads_neither_matplotlib_nor_papermill() -> None:
     code = (
-        "import sys, okta_alerts, okta_alerts.analysis, okta_alerts.reports;"
+        "import sys, okta_alerts, okta_alerts.analysis, okta_alerts.reports.runner;"
         "print(sorted(m for m in ('matplotlib', 'papermill', 'nbconvert') if m in sys.modules))"
     )
     result = subprocess.run(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,11 @@ from click.testing import CliRunner
 
 import okta_alerts
 from okta_alerts.cli import main
-from okta_alerts.store import open_writer
-from tests.conftest import free_port, make_settings
-from tests.factories import envelope, make_event
-from tests.receiver_process import SECRET, running_receiver
+from okta_alerts.store.writer import open_writer
+from tests.support.factories import envelope, make_event
+from tests.support.ports import free_port
+from tests.support.receiver_process import SECRET, running_receiver
+from tests.support.settings import make_settings
 
 
 def run(*args: str, data_dir: Path) -> Any:
@@ -83,12 +85,12 @@ def test_ingest_hands_the_events_to_the_receiver_that_owns_the_data_dir(
     with running_receiver(data_dir, port, tmp_path / "receiver.log"):
         args = ["ingest", str(path), "--data-dir", str(data_dir)]
         wrong = CliRunner().invoke(main, args, env={"OKTA_ALERTS_AUTH_SECRET": "wrong"})
-        assert wrong.exit_code == 3
+        assert wrong.exit_code == 6  # refused, not locked
         assert "refused the hand-off (HTTP 401" in wrong.output
         assert "OKTA_ALERTS_AUTH_SECRET" in wrong.output and "Traceback" not in wrong.output
         result = CliRunner().invoke(main, args, env={"OKTA_ALERTS_AUTH_SECRET": SECRET})
         assert result.exit_code == 0, result.output
-        assert "handed the events to it" in result.output
+        assert "through the running receiver at" in result.output
         assert "5 events stored" in result.output
         con = okta_alerts.connect(data_dir)  # visible when the command returns
         assert con.execute("SELECT count(*) FROM events").fetchone() == (5,)
@@ -175,10 +177,34 @@ def test_status_and_compact(filled: Path) -> None:
     assert body["events"] == 3
     assert body["writer"] is None
     assert body["journals"] == 0
-    assert body["daily_files"] == 1  # write_batches compacts when it finishes
+    assert body["parts"] == 1  # write_batches compacts when it finishes
     assert body["bytes_per_event"] > 0
     text = run("status", data_dir=filled)
     assert "events:         3" in text.output
     compacted = run("compact", data_dir=filled)
     assert compacted.exit_code == 0, compacted.output
     assert "compacted" in compacted.output
+
+
+def test_status_counts_events_past_the_retention_and_events_dated_ahead(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    """Both are acknowledged and stored; compaction drops the old ones and counts them."""
+    now = datetime.now(UTC)
+    events = [
+        make_event(published=now - timedelta(days=40)),
+        make_event(published=now - timedelta(days=2)),
+        make_event(published=now + timedelta(days=3)),
+        make_event(published="9999-12-31T23:59:59.999Z"),
+        make_event(published=now + timedelta(hours=2)),  # a skewed clock, not "the future"
+    ]
+    path = tmp_path / "events.ndjson"
+    path.write_bytes(lines(events))
+    env = {"OKTA_ALERTS_RETENTION_DAYS": "30"}
+    args = ["--data-dir", str(data_dir)]
+    assert CliRunner().invoke(main, ["ingest", str(path), *args], env=env).exit_code == 0
+    body = orjson.loads(CliRunner().invoke(main, ["status", "--json", *args], env=env).output)
+    assert (body["events"], body["expired_events"], body["future_events"]) == (4, 1, 2)
+    text = CliRunner().invoke(main, ["status", *args], env=env).output
+    assert "expired:        1 event(s) dropped for being older than the retention (30 days)" in text
+    assert "future-dated:   2 event(s) published more than a day from now" in text

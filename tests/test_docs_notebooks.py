@@ -1,5 +1,5 @@
-"""The notebooks follow DESIGN.md §5 and are documented: one literal-only ``parameters`` cell
-whose names match ``report --list`` and the README; cell order; no outputs; no code in cells."""
+"""The notebooks keep the cell order the README describes and are documented: one literal-only
+``parameters`` cell whose names match ``report --list`` and the README; no outputs; no code."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from okta_alerts.cli import main
-from okta_alerts.reports import HIDDEN_TAG, NOTEBOOKS_DIR
+from okta_alerts.reports.runner import HIDDEN_TAG, NOTEBOOKS_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
@@ -86,9 +86,9 @@ def test_cell_order(path: Path) -> None:
     assert "parameters" in tags(nb[2])
     assert "make_window(" in source(nb[3]) and "okta_alerts.connect(" in source(nb[3])
     body = nb[4:-2]
-    assert all(c["cell_type"] == "markdown" or "reports." not in source(c) for c in body)
-    assert source(nb[-2]).startswith("reports.alerting_cell(send_notifications")
-    assert source(nb[-1]).startswith("reports.record_figures(") and HIDDEN_TAG in tags(nb[-1])
+    assert all(c["cell_type"] == "markdown" or "cells." not in source(c) for c in body)
+    assert source(nb[-2]).startswith("cells.alerting_cell(send_notifications")
+    assert source(nb[-1]).startswith("cells.record_figures(") and HIDDEN_TAG in tags(nb[-1])
     for before, cell in itertools.pairwise(nb[4:-1]):
         if cell["cell_type"] == "code":
             assert before["cell_type"] == "markdown", f"give {source(cell)[:40]!r} a heading"

@@ -11,11 +11,13 @@ import nbformat
 import pytest
 
 import okta_alerts
-from okta_alerts import analysis, reports
+from okta_alerts import analysis
 from okta_alerts.config import Settings
-from okta_alerts.simulate import event_batches, generate_events
-from okta_alerts.store import write_batches
-from tests.conftest import make_settings
+from okta_alerts.reports import cells
+from okta_alerts.reports import runner as reports
+from okta_alerts.sim.simulate import event_batches, generate_events
+from okta_alerts.store.writer import write_batches
+from tests.support.settings import make_settings
 
 pytestmark = pytest.mark.slow
 
@@ -77,14 +79,14 @@ def test_lockouts_notebook(simulated: Settings) -> None:
     result = run(simulated, "lockouts")
     con = okta_alerts.connect(simulated.data_dir)
     expected = analysis.lockout_summary(con, WINDOW, spray_minutes=10, spray_min_users=5)
-    assert_same_figures(result.figures, reports._jsonable(expected.figures()))
+    assert_same_figures(result.figures, cells._jsonable(expected.figures()))
     # the scenarios: a storm of 25-40 users plus a spray locking 5-8 users from one IP
     assert result.figures["lockouts"] >= 30
     assert result.figures["ratio"] > 3
     assert result.figures["spray_ips"] >= 1
     assert result.figures["top_ip"] in set(analysis.spray_candidates(con, WINDOW).ip)
     assert result.html is not None and result.notebook is not None
-    assert images(result.notebook) == 1
+    assert images(result.notebook) == 2  # lockouts over time, and a panel per source network
     html = result.html.read_text(encoding="utf-8")
     assert "Password-spray candidates" in html and "data:image/png;base64," in html
 
@@ -93,7 +95,7 @@ def test_assignment_errors_notebook(simulated: Settings) -> None:
     result = run(simulated, "assignment_errors")
     con = okta_alerts.connect(simulated.data_dir)
     expected = analysis.assignment_summary(con, WINDOW, min_errors=5, min_ratio=3.0)
-    assert_same_figures(result.figures, reports._jsonable(expected.figures()))
+    assert_same_figures(result.figures, cells._jsonable(expected.figures()))
     # the scenario: Salesforce.com push/sync fails for 40-70 users within an hour
     assert result.figures["top_app"] == "Salesforce.com"
     assert "Salesforce.com" in result.figures["spiking_apps"]

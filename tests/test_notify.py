@@ -11,36 +11,16 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from okta_alerts.alerts import check_alerts, check_from_notebook
+from okta_alerts.alerts.check import check_alerts, check_from_notebook
+from okta_alerts.alerts.notify import Target, _collect, load_targets, send
+from okta_alerts.alerts.state import open_state
 from okta_alerts.cli import main
 from okta_alerts.config import Settings
-from okta_alerts.notify import Target, _collect, load_targets, send
-from okta_alerts.state import open_state
-from tests.conftest import Catcher, free_port, make_settings
-from tests.factories import make_event
+from tests.support.alerting import NOW, RULES, SPRAY_IP, lockout_storm
+from tests.support.catcher import Catcher
+from tests.support.ports import free_port
+from tests.support.settings import make_settings
 
-NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-SPRAY_IP = "203.0.113.66"
-RULES = """
-- id: lockout-surge
-  title: Okta lockout surge
-  view: lockouts
-  kind: threshold
-  window: 15m
-  threshold: 10
-  baseline: 1d
-  top: [actor_alternate_id]
-  severity: high
-- id: password-spray
-  title: Password spray
-  view: lockouts
-  kind: distinct
-  field: actor_alternate_id
-  group_by: [client_ip]
-  window: 1h
-  threshold: 5
-  severity: critical
-"""
 Fill = Callable[[list[dict[str, Any]]], int]
 
 
@@ -49,17 +29,6 @@ def rules_file(tmp_path: Path) -> Path:
     path = tmp_path / "rules.yaml"
     path.write_text(RULES)
     return path
-
-
-def lockout_storm(end: datetime) -> list[dict[str, Any]]:
-    """12 users locked out from one IP in the 4 minutes before ``end``; one lockout a day before."""
-    events = [
-        make_event("user.account.lock", end - timedelta(seconds=20 * i + 10),
-                   actor=f"user{i}@example.com", ip=SPRAY_IP, reason="LOCKED_OUT")
-        for i in range(12)
-    ]  # fmt: skip
-    events.append(make_event("user.account.lock", end - timedelta(hours=20), ip="198.51.100.9"))
-    return events
 
 
 @pytest.fixture
@@ -83,7 +52,7 @@ def test_one_digest_per_evaluation_with_counts_and_keys(
     assert body["title"] == "Okta alerts: 2 firing"
     message = body["message"]
     assert "[CRITICAL] Password spray" in message and SPRAY_IP in message
-    assert "12 distinct" in message and "12 lockouts" in message
+    assert "12 accounts (12 lockouts)" in message
     assert "[HIGH] Okta lockout surge" in message and "normal" in message
     assert "Evaluated at 2026-11-30 12:00 UTC" in message
     (chart,) = body["attachments"]  # the chart of the most severe alert's view
@@ -137,7 +106,7 @@ def test_failed_target_is_named_with_its_secret_masked(data_dir: Path, rules_fil
     port = free_port()
     settings = alert_settings(data_dir, rules_file, f"json://admin:s3cret-pw@127.0.0.1:{port}/x")
     (target,) = load_targets(settings)
-    delivery = send([target], "t", "body", "body")
+    delivery = send([target], "t", "body")
     assert delivery.delivered == [] and "s3cret-pw" not in delivery.failures[0]
     assert f"127.0.0.1:{port}" in delivery.failures[0] and "****" in delivery.failures[0]
 
@@ -145,7 +114,7 @@ def test_failed_target_is_named_with_its_secret_masked(data_dir: Path, rules_fil
 def test_the_attachment_arrives(data_dir: Path, rules_file: Path, catcher: Catcher) -> None:
     png = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
     (target,) = load_targets(alert_settings(data_dir, rules_file, catcher.url))
-    assert send([target], "t", "**b**", "b", attachment=("lockouts.png", png)).delivered
+    assert send([target], "t", "**b**", "markdown", attachment=("lockouts.png", png)).delivered
     (body,) = catcher.wait_for(1)
     (attachment,) = body["attachments"]
     assert attachment["filename"] == "lockouts.png"
@@ -189,7 +158,7 @@ def test_only_success_counts_as_delivered(result: Any, delivered: bool) -> None:
 
 
 def _collect_for(target: Target, result: Any) -> Any:
-    from okta_alerts.notify import Delivery
+    from okta_alerts.alerts.notify import Delivery
 
     delivery = Delivery()
     _collect([target], result, delivery)
@@ -202,7 +171,7 @@ def test_dry_run_sends_and_records_nothing(
 ) -> None:
     settings = alert_settings(data_dir, rules_file, catcher.url)
     result = check_alerts(settings, now=NOW, dry_run=True)
-    assert result.digest is not None and SPRAY_IP in result.digest.text
+    assert result.digest is not None and SPRAY_IP in result.digest.body
     assert not settings.state_path.exists() and catcher.wait_for(1, timeout=0.3) == []
 
 
@@ -216,7 +185,10 @@ def test_resolved_message_is_sent_once(data_dir: Path, rules_file: Path, catcher
     bodies = catcher.wait_for(3, timeout=0.5)
     assert len(bodies) == 2
     assert bodies[1]["title"] == "Okta alerts: 0 firing, 2 resolved"
-    assert "**[RESOLVED] Password spray**: 203.0.113.66" in bodies[1]["message"]
+    message = bodies[1]["message"]
+    assert "**[RESOLVED] Password spray**:\n- 203.0.113.66: open 12:00–14:00 UTC (2h)" in message
+    assert "peak 12 accounts in 1h, 12 accounts in all" in message  # the final figures
+    assert "**[RESOLVED] Okta lockout surge**: open 12:00–14:00 UTC (2h); peak 12" in message
     assert bodies[1]["type"] == "success"
 
 
@@ -290,21 +262,3 @@ def test_alerts_check_without_targets_prints_the_digest(data_dir: Path, rules_fi
 
 
 # -- the digest's text ---------------------------------------------------------------------
-
-
-def test_digest_escapes_event_text_in_markdown_and_keeps_text_plain() -> None:
-    from okta_alerts.notify import MAX_KEYS, render_digest
-    from okta_alerts.rules import Alert, parse_rules
-
-    (rule,) = parse_rules([{"id": "r", "title": "Errors", "view": "assignment_errors",
-                            "kind": "threshold", "window": "1h", "threshold": 1,
-                            "group_by": ["reason"], "severity": "critical"}])  # fmt: skip
-    keys = ["<script>alert(1)</script>", "*bold* _it_ [link](x)", *[f"k{i}" for i in range(12)]]
-    alerts = [Alert(rule, key, "firing", NOW - timedelta(hours=1), NOW, count=3) for key in keys]
-    digest = render_digest(alerts, NOW, report="data/reports/x/2026.html")
-    assert "&lt;script&gt;" in digest.markdown and "<script>" not in digest.markdown
-    assert r"\*bold\* \_it\_ \[link\](x)" in digest.markdown
-    assert "<script>alert(1)</script>" in digest.text and "*bold* _it_" in digest.text
-    assert f"- and {len(keys) - MAX_KEYS} more" in digest.text
-    assert "Full report: data/reports/x/2026.html" in digest.text
-    assert digest.notify_type == "failure" and digest.title == f"Okta alerts: {len(keys)} firing"

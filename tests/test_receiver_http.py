@@ -1,60 +1,44 @@
-"""The HTTP contract of /hooks/okta, /healthz and /metrics against a real uvicorn server."""
+"""The HTTP contract of /hooks/okta, /healthz and /metrics, against the app in process.
+
+The app runs with its lifespan (group committer, sealing) over a real store in a temporary data
+dir; httpx calls it through ASGI. What only a real server shows (a body refused before it is
+read, start-up refusals, kill -9) is in test_receiver_process.py and test_durability.py.
+"""
 
 from __future__ import annotations
 
-import socket
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 
-import okta_alerts
-from tests.conftest import free_port
-from tests.factories import envelope, make_event
-from tests.receiver_process import SECRET, Receiver, running_receiver
+from tests.support.factories import envelope, make_event
+from tests.support.inprocess import SECRET, InProcessReceiver
 
-CUSTOM = {"X-Okta-Org": "acme"}
+pytestmark = pytest.mark.anyio
+
 GOOD = {"Authorization": SECRET, "X-Okta-Org": "acme"}
 JSON = {"Content-Type": "application/json"}
 
 
-@pytest.fixture(scope="module")
-def receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Receiver]:
-    root = tmp_path_factory.mktemp("receiver")
-    with running_receiver(
-        root / "data",
-        free_port(),
-        root / "serve.log",
-        custom_headers=orjson.dumps(CUSTOM).decode(),
-        max_body_bytes="1000000",
-    ) as running:
-        yield running
-
-
-def stored(receiver: Receiver, where: str = "true") -> int:
-    time.sleep(0.9)  # SEAL_SECONDS is 0.5 in these tests
-    con = okta_alerts.connect(receiver.data_dir)
-    return con.execute(f"SELECT count(*) FROM events WHERE {where}").fetchone()[0]  # type: ignore[index]
-
-
-def post(receiver: Receiver, body: Any, headers: dict[str, str] | None = None) -> httpx.Response:
+async def post(app: InProcessReceiver, body: Any, headers: dict[str, str] | None = None) -> Any:
     data = body if isinstance(body, bytes) else orjson.dumps(body)
-    return httpx.post(receiver.hook, content=data, headers=headers or {**GOOD, **JSON}, timeout=10)
+    return await app.client.post("/hooks/okta", content=data, headers=headers or {**GOOD, **JSON})
 
 
-def test_verification_handshake_echoes_the_challenge(receiver: Receiver) -> None:
-    answer = httpx.get(receiver.hook, headers={**GOOD, "X-Okta-Verification-Challenge": "c-123"})
+async def test_verification_handshake_echoes_the_challenge(receiver_app: InProcessReceiver) -> None:
+    headers = {**GOOD, "X-Okta-Verification-Challenge": "c-123"}
+    answer = await receiver_app.client.get("/hooks/okta", headers=headers)
     assert answer.status_code == 200
     assert answer.headers["content-type"] == "application/json"
     assert answer.json() == {"verification": "c-123"}
 
 
-def test_verification_without_challenge_is_400(receiver: Receiver) -> None:
-    answer = httpx.get(receiver.hook, headers=GOOD)
+async def test_verification_without_challenge_is_400(receiver_app: InProcessReceiver) -> None:
+    answer = await receiver_app.client.get("/hooks/okta", headers=GOOD)
     assert answer.status_code == 400
     assert answer.json()["error"] == "missing_challenge"
 
@@ -71,13 +55,13 @@ def test_verification_without_challenge_is_400(receiver: Receiver) -> None:
     ],
     ids=["no-auth", "wrong-auth", "case-changed", "no-custom", "wrong-custom"],
 )
-def test_bad_credentials_are_401_and_store_nothing(
-    receiver: Receiver, method: str, headers: dict[str, str], named: str
+async def test_bad_credentials_are_401_and_store_nothing(
+    receiver_app: InProcessReceiver, method: str, headers: dict[str, str], named: str
 ) -> None:
     event = make_event()
-    answer = httpx.request(
+    answer = await receiver_app.client.request(
         method,
-        receiver.hook,
+        "/hooks/okta",
         content=orjson.dumps(envelope([event])),
         headers={**headers, **JSON, "X-Okta-Verification-Challenge": "x"},
     )
@@ -87,7 +71,7 @@ def test_bad_credentials_are_401_and_store_nothing(
         "detail": f"missing or wrong `{named}` header",
     }
     assert SECRET not in answer.text
-    assert stored(receiver, f"uuid = '{event['uuid']}'") == 0
+    assert await receiver_app.stored(f"uuid = '{event['uuid']}'") == 0
 
 
 def _without(key: str) -> dict[str, Any]:
@@ -129,136 +113,160 @@ BAD_BODIES: list[tuple[str, bytes | Any, str]] = [
 
 
 @pytest.mark.parametrize(("name", "body", "code"), BAD_BODIES, ids=[b[0] for b in BAD_BODIES])
-def test_malformed_deliveries_are_400(receiver: Receiver, name: str, body: Any, code: str) -> None:
-    answer = post(receiver, body)
+async def test_malformed_deliveries_are_400(
+    receiver_app: InProcessReceiver, name: str, body: Any, code: str
+) -> None:
+    answer = await post(receiver_app, body)
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"] == code
     assert answer.json()["detail"]
 
 
-def test_rejected_deliveries_store_nothing(receiver: Receiver) -> None:
+async def test_rejected_deliveries_store_nothing(receiver_app: InProcessReceiver) -> None:
     """Every kind of rejection, each carrying valid events; then one good delivery as a fence."""
 
     def marked(count: int = 3) -> list[dict[str, Any]]:
         return [make_event(uuid=f"rejected-{i}-{time.monotonic_ns()}") for i in range(count)]
 
+    big = [make_event(uuid=f"rejected-big-{i}", user_agent="x" * 20_000) for i in range(60)]
     attempts = [
         (orjson.dumps(envelope(marked())), {"X-Okta-Org": "acme", **JSON}, 401),
         (orjson.dumps(envelope(marked())), {**GOOD, "Content-Type": "text/plain"}, 415),
         (orjson.dumps(envelope([*marked(), "nope"])), {**GOOD, **JSON}, 400),
         (orjson.dumps(envelope([*marked(), _without("uuid")])), {**GOOD, **JSON}, 400),
-        (orjson.dumps(envelope(marked(60) * 10)), {**GOOD, **JSON}, 413),
+        (orjson.dumps(envelope(big)), {**GOOD, **JSON}, 413),
     ]
-    attempts[-1] = (
-        orjson.dumps(
-            envelope(
-                [make_event(uuid=f"rejected-big-{i}", user_agent="x" * 20_000) for i in range(60)]
-            )
-        ),
-        {**GOOD, **JSON},
-        413,
-    )
     for body, headers, status in attempts:
-        assert post(receiver, body, headers).status_code == status
+        assert (await post(receiver_app, body, headers)).status_code == status
     fence = make_event()
-    assert post(receiver, envelope([fence])).status_code == 200
-    assert stored(receiver, f"uuid = '{fence['uuid']}'") == 1
-    assert stored(receiver, "starts_with(uuid, 'rejected-')") == 0
+    assert (await post(receiver_app, envelope([fence]))).status_code == 200
+    assert await receiver_app.stored(f"uuid = '{fence['uuid']}'") == 1
+    assert await receiver_app.stored("starts_with(uuid, 'rejected-')") == 0
 
 
-def test_non_json_content_type_is_415(receiver: Receiver) -> None:
-    answer = post(receiver, envelope([make_event()]), {**GOOD, "Content-Type": "text/plain"})
+async def test_non_json_content_type_is_415(receiver_app: InProcessReceiver) -> None:
+    headers = {**GOOD, "Content-Type": "text/plain"}
+    answer = await post(receiver_app, envelope([make_event()]), headers)
     assert answer.status_code == 415
     assert answer.json()["error"] == "unsupported_media_type"
 
 
-def test_body_over_the_limit_is_413(receiver: Receiver) -> None:
+async def test_body_over_the_limit_is_413(receiver_app: InProcessReceiver) -> None:
     events = [make_event(user_agent="x" * 20_000) for _ in range(60)]
-    answer = post(receiver, envelope(events))
+    answer = await post(receiver_app, envelope(events))
     assert answer.status_code == 413
     assert "OKTA_ALERTS_MAX_BODY_BYTES" in answer.json()["detail"]
 
 
-def test_a_100_mb_body_is_refused_before_it_is_read(receiver: Receiver) -> None:
-    """Declare 100 MB, send 64 KB: the answer must come without the rest of the body."""
-    host, port = receiver.url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=5) as sock:
-        head = (
-            f"POST /hooks/okta HTTP/1.1\r\nHost: {host}\r\nAuthorization: {SECRET}\r\n"
-            f"X-Okta-Org: acme\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {100 * 1024 * 1024}\r\n\r\n"
-        )
-        sock.sendall(head.encode() + b"[" * 65536)
-        answer = sock.recv(4096).decode()
-    assert answer.startswith("HTTP/1.1 413"), answer
-    health = httpx.get(receiver.url + "/healthz").json()
-    assert health["status"] == "ok"
-
-
-def test_chunked_body_over_the_limit_is_413(receiver: Receiver) -> None:
-    def chunks() -> Iterator[bytes]:
+async def test_chunked_body_over_the_limit_is_413(receiver_app: InProcessReceiver) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
         for _ in range(40):
             yield b" " * 50_000
 
-    answer = httpx.post(receiver.hook, content=chunks(), headers={**GOOD, **JSON})
+    headers = {**GOOD, **JSON}
+    answer = await receiver_app.client.post("/hooks/okta", content=chunks(), headers=headers)
     assert answer.status_code == 413
 
 
-def test_accepted_delivery_is_200_empty_and_stored(receiver: Receiver) -> None:
+async def test_accepted_delivery_is_200_empty_and_stored(receiver_app: InProcessReceiver) -> None:
     events = [make_event("user.account.lock", actor=f"u{i}@example.com") for i in range(5)]
-    answer = post(receiver, envelope(events, event_id="delivery-accepted"))
+    answer = await post(receiver_app, envelope(events, event_id="delivery-accepted"))
     assert answer.status_code == 200
     assert answer.content == b""
     uuids = ", ".join(f"'{e['uuid']}'" for e in events)
-    assert stored(receiver, f"uuid IN ({uuids}) AND delivery_id = 'delivery-accepted'") == 5
+    where = f"uuid IN ({uuids}) AND delivery_id = 'delivery-accepted'"
+    assert await receiver_app.stored(where) == 5
 
 
-def test_charset_and_vendor_json_content_types_are_accepted(receiver: Receiver) -> None:
+async def test_charset_and_vendor_json_content_types_are_accepted(
+    receiver_app: InProcessReceiver,
+) -> None:
     for content_type in ("application/json; charset=utf-8", "application/cloudevents+json"):
-        answer = post(receiver, envelope([make_event()]), {**GOOD, "Content-Type": content_type})
+        headers = {**GOOD, "Content-Type": content_type}
+        answer = await post(receiver_app, envelope([make_event()]), headers)
         assert answer.status_code == 200, content_type
 
 
-def test_healthz_and_metrics_report_without_secrets(receiver: Receiver) -> None:
-    post(receiver, envelope([make_event()]))
-    time.sleep(0.9)
-    health = httpx.get(receiver.url + "/healthz")
+async def test_unknown_paths_and_methods(receiver_app: InProcessReceiver) -> None:
+    assert (await receiver_app.client.get("/nope", headers=GOOD)).status_code == 404
+    answer = await receiver_app.client.put("/hooks/okta", headers=GOOD)
+    assert answer.status_code == 405
+    assert answer.json()["error"] == "http_error"
+
+
+@pytest.mark.parametrize("path", ["/hooks/okta", "/healthz", "/metrics"])
+async def test_head_is_405_like_every_method_not_served(
+    receiver_app: InProcessReceiver, path: str
+) -> None:
+    answer = await receiver_app.client.head(path, headers=GOOD)
+    assert answer.status_code == 405
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_a_trailing_slash_is_404_never_a_redirect_built_from_host(
+    receiver_app: InProcessReceiver, method: str
+) -> None:
+    headers = {**GOOD, **JSON, "Host": "evil.example", "X-Okta-Verification-Challenge": "c"}
+    answer = await receiver_app.client.request(
+        method, "/hooks/okta/", content=orjson.dumps(envelope([make_event()])), headers=headers
+    )
+    assert answer.status_code == 404
+    assert "location" not in answer.headers
+    assert "evil.example" not in answer.text
+
+
+async def test_healthz_and_metrics_report_without_secrets(receiver_app: InProcessReceiver) -> None:
+    await post(receiver_app, envelope([make_event()]))
+    await post(receiver_app, b"{}", {"Authorization": "wrong", **JSON})
+    await receiver_app.sealed()
+    health = await receiver_app.client.get("/healthz")
     assert health.status_code == 200
     body = health.json()
     assert body["status"] == "ok"
     assert body["events_stored"] >= 1
     assert body["last_event_published"]
-    assert body["store_lag_seconds"] < 5
-    metrics = httpx.get(receiver.url + "/metrics").text
+    assert body["store_lag_seconds"] == 0
+    metrics = (await receiver_app.client.get("/metrics")).text
     for name in (
-        'okta_alerts_deliveries_total{outcome="accepted"}',
-        'okta_alerts_deliveries_total{outcome="unauthorized"}',
-        'okta_alerts_events_total{outcome="accepted"}',
+        'okta_alerts_deliveries_total{outcome="accepted"} 1.0',
+        'okta_alerts_deliveries_total{outcome="unauthorized"} 1.0',
+        'okta_alerts_events_total{outcome="accepted"} 1.0',
         "okta_alerts_ack_seconds_bucket",
         "okta_alerts_queue_depth",
         "okta_alerts_seal_lag_seconds",
     ):
         assert name in metrics
-    for text in (health.text, metrics, receiver.output()):
+    for text in (health.text, metrics):
         assert SECRET not in text
         assert "acme" not in text
 
 
-def test_receiver_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
-    from tests.receiver_process import receiver_env
-
-    env = receiver_env(tmp_path / "data")
-    del env["OKTA_ALERTS_AUTH_SECRET"]
-    done = subprocess.run(
-        [sys.executable, "-m", "okta_alerts", "serve", "--port", str(free_port())],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
+async def test_far_off_times_are_acknowledged_counted_and_never_pin_freshness(
+    receiver_app: InProcessReceiver,
+) -> None:
+    now = datetime.now(UTC)
+    recent = now - timedelta(minutes=1)
+    events = [
+        make_event(published="9999-12-31T23:59:59.999Z"),
+        make_event(published=now + timedelta(days=2)),
+        make_event(published=now - timedelta(days=1000)),  # past the 400-day retention
+        make_event(published=recent),
+        make_event(published=now + timedelta(hours=2)),  # ahead, but within a day
+    ]
+    assert (await post(receiver_app, envelope(events))).status_code == 200
+    await receiver_app.sealed()
+    metrics = (await receiver_app.client.get("/metrics")).text
+    assert 'okta_alerts_events_out_of_range_total{when="future"} 2.0' in metrics
+    assert 'okta_alerts_events_out_of_range_total{when="expired"} 1.0' in metrics
+    health = (await receiver_app.client.get("/healthz")).json()
+    assert datetime.fromisoformat(health["last_event_published"]) == recent.replace(
+        microsecond=recent.microsecond // 1000 * 1000
     )
-    assert done.returncode == 2
-    assert "OKTA_ALERTS_AUTH_SECRET is not set" in done.stderr
-    assert "Traceback" not in done.stderr
+    assert await receiver_app.stored() == 5  # all stored; the expired one until compaction
+
+
+async def test_a_delivery_without_events_is_200_and_leaves_no_store_lag(
+    receiver_app: InProcessReceiver,
+) -> None:
+    assert (await post(receiver_app, envelope([]))).status_code == 200
+    await receiver_app.sealed(timeout=3)  # an empty write once kept the lag growing forever

@@ -15,13 +15,14 @@ import pytest
 from click.testing import CliRunner
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from okta_alerts import reports
 from okta_alerts.cli import main
 from okta_alerts.config import Settings
-from okta_alerts.events import Batch
-from okta_alerts.reports import ReportError, ReportParameterError
-from okta_alerts.store import write_batches
-from tests.factories import make_event
+from okta_alerts.errors import ReportError, ReportParameterError
+from okta_alerts.okta.delivery import Batch
+from okta_alerts.reports import cells
+from okta_alerts.reports import runner as reports
+from okta_alerts.store.writer import write_batches
+from tests.support.factories import make_event
 
 END = datetime(2026, 11, 28, 12, tzinfo=UTC)
 SCRIPT = "<script>alert(1)</script>"
@@ -113,7 +114,7 @@ def test_a_name_or_list_is_required(no_kernel: None) -> None:
 
 
 def test_alerting_cell_does_nothing_unless_asked(capsys: pytest.CaptureFixture[str]) -> None:
-    assert reports.alerting_cell(False, None, None, None) is None
+    assert cells.alerting_cell(False, None, None, None) is None
     assert "Notifications off" in capsys.readouterr().out
 
 
@@ -123,7 +124,7 @@ def test_record_figures_prints_json_and_read_figures_finds_it(
     import numpy as np
 
     figures = {"n": np.int64(3), "ratio": float("nan"), "when": END, "apps": ("a", "b")}
-    reports.record_figures(figures)
+    cells.record_figures(figures)
     line = capsys.readouterr().out.splitlines()[0]
     clean = {"apps": ["a", "b"], "n": 3, "ratio": None, "when": "2026-11-28T12:00:00+00:00"}
     assert json.loads(line) == clean

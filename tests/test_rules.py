@@ -13,23 +13,13 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 
+from okta_alerts.alerts.evaluate import Evaluation, KnownAlert, Memory, Silence, evaluate_rules
+from okta_alerts.alerts.queries import check_queries
+from okta_alerts.alerts.rules import FIELDS, KINDS, RULE_MODELS, Rule, load_rules, parse_rules
 from okta_alerts.config import SHIPPED_RULES
 from okta_alerts.errors import RuleError
-from okta_alerts.rules import (
-    FIELDS,
-    KINDS,
-    Evaluation,
-    KnownAlert,
-    Memory,
-    Rule,
-    Silence,
-    check_queries,
-    evaluate_rules,
-    load_rules,
-    parse_duration,
-    parse_rules,
-)
-from tests.factories import make_event
+from okta_alerts.times import parse_duration
+from tests.support.factories import make_event
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # a Monday
 Row = tuple[datetime, str | None, str]  # published, client_ip, actor
@@ -42,11 +32,17 @@ def view_db(rows: Iterable[Row]) -> duckdb.DuckDBPyConnection:
     for view in ("events", "lockouts"):
         con.execute(
             f"CREATE TABLE {view} (published TIMESTAMPTZ, client_ip VARCHAR,"
-            " actor_alternate_id VARCHAR, outcome_reason VARCHAR)"
+            " actor_alternate_id VARCHAR, outcome_reason VARCHAR,"
+            " event_type VARCHAR DEFAULT 'user.account.lock', outcome_result VARCHAR DEFAULT"
+            " 'FAILURE', client_zone VARCHAR, actor_id VARCHAR, actor_type VARCHAR DEFAULT 'User')"
         )
     rows = list(rows)
     if rows:
-        con.executemany("INSERT INTO lockouts VALUES (?, ?, ?, 'LOCKED_OUT')", rows)
+        con.executemany(
+            "INSERT INTO lockouts (published, client_ip, actor_alternate_id, outcome_reason)"
+            " VALUES (?, ?, ?, 'LOCKED_OUT')",
+            rows,
+        )
     con.execute("INSERT INTO events SELECT * FROM lockouts")
     return con
 
@@ -92,6 +88,8 @@ def _distinct(users: int) -> list[Row]:
 DISTINCT = {"kind": "distinct", "field": "actor_alternate_id", "threshold": 4}
 NEW = {**SPIKE, "new_only": True}
 ABSENCE = {"kind": "absence", "view": "events", "window": "1h"}
+SPRAY = {"kind": "spray", "field": "actor_alternate_id", "group_by": ["client_ip"],
+         "threshold": 4, "window": "1h"}  # fmt: skip
 CASES: list[tuple[str, dict[str, Any], list[Row], bool]] = [
     ("threshold below", {}, lockouts(4), False),
     ("threshold at", {}, lockouts(5), True),
@@ -109,6 +107,9 @@ CASES: list[tuple[str, dict[str, Any], list[Row], bool]] = [
     ("spike new_only, new", NEW, lockouts(1, timedelta(hours=12)) + lockouts(2), True),
     ("absence with none", ABSENCE, [], True),
     ("absence with one", ABSENCE, lockouts(1), False),
+    ("spray below", SPRAY, _distinct(3), False),
+    ("spray at", SPRAY, _distinct(4), True),
+    ("spray above", SPRAY, _distinct(5), True),
 ]
 
 
@@ -116,10 +117,11 @@ CASES: list[tuple[str, dict[str, Any], list[Row], bool]] = [
     ("fields", "rows", "fires"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
 )
 def test_kind_thresholds(fields: dict[str, Any], rows: list[Row], fires: bool) -> None:
-    if fields.get("kind") not in (None, "threshold", "distinct"):
+    if fields.get("kind") not in (None, "threshold", "distinct", "spray"):
         fields = {**fields, "threshold": None}
     con = view_db(rows)
-    assert fired(con, rule(**fields)) == ([""] if fires else [])
+    keys = ["198.51.100.1"] if fields.get("kind") == "spray" else [""]
+    assert fired(con, rule(**fields)) == (keys if fires else [])
 
 
 def test_every_kind_has_cases() -> None:
@@ -218,9 +220,9 @@ def test_inactive_hours_and_disabled_rules_are_skipped() -> None:
     con = view_db([])
     office = rule(kind="absence", threshold=None, active_hours="09:00-17:00", active_days="mon-fri")
     assert fired(con, office) == [""]  # Monday 12:00 UTC
-    assert fired(con, replace(office, timezone=ZoneInfo("Asia/Tokyo"))) == []  # 21:00 there
-    assert fired(con, replace(office, active_days=(5, 6))) == []
-    assert fired(con, replace(office, enabled=False)) == []
+    assert fired(con, office.model_copy(update={"timezone": ZoneInfo("Asia/Tokyo")})) == []
+    assert fired(con, office.model_copy(update={"active_days": (5, 6)})) == []
+    assert fired(con, office.model_copy(update={"enabled": False})) == []
 
 
 # -- validation -----------------------------------------------------------------------------
@@ -288,6 +290,104 @@ def test_bad_sql_is_refused_when_checked(fields: dict[str, Any], message: str) -
         check_queries(view_db([]), [rule(**fields)])
 
 
+# -- one model per kind ----------------------------------------------------------------------
+
+# The fields each kind needs, and fields that only some kinds take (with a valid value).
+NEEDS: dict[str, dict[str, Any]] = {
+    "threshold": {"threshold": 3},
+    "distinct": {"field": "client_ip", "threshold": 3},
+    "spike": {"baseline": "1d"},
+    "absence": {},
+    "spray": {"field": "actor_alternate_id", "threshold": 3, "group_by": ["client_ip"]},
+}
+ONLY_SOME: list[tuple[str, Any, set[str]]] = [
+    ("group_by", ["client_ip"], {"threshold", "distinct", "spike", "spray"}),
+    ("top", ["actor_alternate_id"], {"threshold", "distinct", "spike", "spray"}),
+    ("threshold", 3, {"threshold", "distinct", "spray"}),
+    ("field", "client_ip", {"distinct", "spray"}),
+    ("baseline", "1d", {"threshold", "spike", "absence", "spray"}),
+    ("factor", 2, {"spike"}),
+    ("min_count", 2, {"spike"}),
+    ("new_only", True, {"spike"}),
+    ("min_window", "15m", {"absence"}),
+    ("familiar_factor", 2, {"spray"}),
+    ("known_networks", "exclude", {"spray"}),
+    ("known_severity", "warning", {"spray"}),
+]
+KIND_CASES = [
+    (name, value, kind, kind in kinds) for name, value, kinds in ONLY_SOME for kind in KINDS
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "kind", "applies"),
+    KIND_CASES,
+    ids=[f"{n}-{k}" for n, _, k, _ in KIND_CASES],
+)
+def test_a_field_of_some_kinds_is_refused_by_the_others(
+    name: str, value: Any, kind: str, applies: bool
+) -> None:
+    raw = {"id": "a", "view": "lockouts", "kind": kind, "window": "1h", **NEEDS[kind], name: value}
+    if applies:
+        (parsed,) = parse_rules([raw])
+        assert isinstance(parsed, RULE_MODELS[kind]) and name in type(parsed).model_fields
+        return
+    with pytest.raises(RuleError) as caught:
+        parse_rules([raw])
+    assert str(caught.value) == f"rule 'a': field {name!r} does not apply to kind {kind!r}"
+
+
+@pytest.mark.parametrize(
+    ("kind", "defaults"),
+    [("threshold", {"top": (), "group_by": (), "baseline": None}),
+     ("distinct", {"top": ("client_ip",), "group_by": ()}),
+     ("spike", {"top": (), "factor": 3.0, "min_count": 1, "new_only": False}),
+     ("absence", {"title": "a", "severity": "warning", "cooldown": timedelta(hours=1),
+                  "resolve": True, "enabled": True, "notify_tags": (),
+                  "timezone": ZoneInfo("UTC"), "baseline": None, "inhibit": (), "report": None,
+                  "min_window": timedelta(minutes=15)}),
+     ("spray", {"top": ("actor_alternate_id",), "baseline": timedelta(days=14),
+                "familiar_factor": 3.0, "known_networks": "downgrade",
+                "known_severity": "info"})],
+)  # fmt: skip
+def test_each_kind_has_its_defaults(kind: str, defaults: dict[str, Any]) -> None:
+    raw = {"id": "a", "view": "lockouts", "kind": kind, "window": "1h", **NEEDS[kind]}
+    (parsed,) = parse_rules([raw])
+    assert type(parsed) is RULE_MODELS[kind] and parsed.kind == kind
+    assert {name: getattr(parsed, name) for name in defaults} == defaults
+
+
+def test_a_distinct_rule_lists_what_top_says_when_given() -> None:
+    r = rule(kind="distinct", field="actor_alternate_id", top=["client_ip"])
+    assert r.top == ("client_ip",)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [({"kind": "burst", "colour": "red"}, "field 'kind': 'burst' is not one of: threshold,"),
+     ({"kind": None}, "field 'kind' is required"),
+     ({"kind": "distinct", "field": "Bad Column"}, "field 'field': 'Bad Column' is not a column"),
+     ({"kind": "spike", "threshold": None, "baseline": "1d", "colour": "red", "factor": 0},
+      "unknown field 'colour'; known: id, title, view, where, kind, window, group_by,"),
+     ({"kind": "absence", "threshold": None, "group_by": "client_ip", "severity": "urgent"},
+      "field 'group_by' does not apply to kind 'absence'"),
+     ({"baseline": "5m"}, "field 'baseline' must be at least the window (15m)")],
+)  # fmt: skip
+def test_the_kind_is_read_first_then_the_first_field_in_table_order(
+    fields: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(RuleError) as caught:
+        rule(**fields)
+    assert str(caught.value).startswith(f"rule 'r': {message}")
+
+
+def test_rules_are_frozen() -> None:
+    r = rule()
+    with pytest.raises(ValueError, match="frozen"):
+        r.threshold = 9  # type: ignore[misc]
+    assert r.model_copy(update={"threshold": 9}).threshold == 9 and r.threshold == 5
+
+
 @pytest.mark.parametrize(
     ("text", "seconds"),
     [("30s", 30), ("15m", 900), ("1h", 3600), ("14d", 1209600), ("1h30m", 5400), ("2w", 1209600)],
@@ -302,7 +402,10 @@ def test_missing_file_says_which_setting() -> None:
 
 
 def test_every_field_is_a_rule_attribute() -> None:
-    assert {f.name for f in FIELDS} == set(Rule.__dataclass_fields__)
+    assert {f.name for f in FIELDS} == {n for m in RULE_MODELS.values() for n in m.model_fields}
+    for f in FIELDS:
+        assert f.kinds == tuple(k for k, m in RULE_MODELS.items() if f.name in m.model_fields)
+        assert set(f.required) <= set(f.kinds) and f.doc
 
 
 # -- the shipped rules on the real views -----------------------------------------------------

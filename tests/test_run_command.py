@@ -17,10 +17,10 @@ import httpx
 import pytest
 
 from okta_alerts import connect
-from okta_alerts.hookclient import post_deliveries
-from okta_alerts.simulate import batch_deliveries, generate_events
-from tests.conftest import free_port
-from tests.receiver_process import descendants
+from okta_alerts.sim.hookclient import post_deliveries
+from okta_alerts.sim.simulate import batch_deliveries, generate_events
+from tests.support.ports import free_port
+from tests.support.receiver_process import descendants
 
 SECRET = "run-test-secret-0123456789"
 
@@ -76,6 +76,15 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     raise AssertionError(f"the receiver did not answer in 30 s:\n{log.read_text()}")
 
 
+def wait_scheduling(process: subprocess.Popen[bytes], log: Path) -> None:
+    """Until the scheduler has started (and handles SIGTERM): a signal during its imports, on a
+    busy machine, would stop it before it can stop cleanly."""
+    deadline = time.monotonic() + 60
+    while "Scheduler:" not in log.read_text(errors="replace"):
+        assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+        time.sleep(0.1)
+
+
 @pytest.mark.slow
 def test_run_receives_over_http_and_stops_cleanly_on_sigterm(
     data_dir: Path, tmp_path: Path, start_run: object
@@ -94,6 +103,7 @@ def test_run_receives_over_http_and_stops_cleanly_on_sigterm(
     result = post_deliveries(url + "/hooks/okta", envelopes, {"Authorization": SECRET})
     assert result.rejected == 0 and result.acknowledged == result.sent, result.summary()
 
+    wait_scheduling(process, tmp_path / "run.log")
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=90) == 0, (tmp_path / "run.log").read_text()
     assert descendants(process.pid) == []

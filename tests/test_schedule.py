@@ -15,21 +15,21 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 
+from okta_alerts.alerts.state import open_state
 from okta_alerts.cli import main
 from okta_alerts.config import SHIPPED_SCHEDULE, Settings
 from okta_alerts.errors import ScheduleError
-from okta_alerts.schedule import (
-    Job,
+from okta_alerts.reports.schedule import Job, load_schedule
+from okta_alerts.reports.scheduler import (
     Runner,
     due_jobs,
-    load_schedule,
     prune_outputs,
     report_runner,
     run_schedule,
 )
-from okta_alerts.state import open_state
-from tests.conftest import Catcher, make_settings
-from tests.test_notify import NOW, RULES, SPRAY_IP, lockout_storm
+from tests.support.alerting import NOW, RULES, SPRAY_IP, lockout_storm
+from tests.support.catcher import Catcher
+from tests.support.settings import make_settings
 
 HOURLY = "jobs:\n  - {name: a, notebook: nb, cron: '5 * * * *'}\n  - {name: b, notebook: nb, cron: '0 8 * * *'}\n"  # noqa: E501
 
@@ -101,6 +101,46 @@ def test_bad_schedule_is_refused_naming_job_and_key(
     with pytest.raises(ScheduleError, match="^" + str(path)) as caught:
         load_schedule(path)
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("jobs: x", "key 'jobs' must be a list of jobs"),
+     ("jobs: [text]", "job #1 must be a mapping"),
+     ("timezone: Mars/Base\njobs: []", "key 'timezone': 'Mars/Base' is not a time zone"),
+     (f"jobs: [{{{J}, colour: red, apple: 1}}]", "job 'a': unknown key 'colour'; known: name,"),
+     (f"jobs: [{{{J}, parameters: [1]}}]", "job 'a': key 'parameters' must be a mapping of"),
+     ("jobs: [{name: a, notebook: 'x/y', cron: '5 * * * *'}]", "job 'a': key 'notebook': 'x/y'"),
+     ("jobs: [{name: 5, notebook: nb, cron: '5 * * * *'}]", "job #1: key 'name' is required"),
+     (f"jobs: [{{{J}}}, {{name: b, notebook: nb}}]", "job 'b': key 'cron' is required (text)")],
+)  # fmt: skip
+def test_schedule_file_problems_name_the_place(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "schedule.yaml"
+    path.write_text(text)
+    with pytest.raises(ScheduleError) as caught:
+        load_schedule(path)
+    assert str(caught.value).startswith(f"{path}: {message}")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [(f"jobs: [{{{J}}}]", {"timezone": "UTC", "parameters": {}, "notify": False,
+                            "keep": timedelta(days=30), "enabled": True}),
+     (f"timezone: Europe/Berlin\njobs: [{{{J}, parameters: null}}]",
+      {"timezone": "Europe/Berlin", "parameters": {}}),
+     (f"timezone: Europe/Berlin\njobs: [{{{J}, timezone: Asia/Tokyo, keep: 2d, notify: true}}]",
+      {"timezone": "Asia/Tokyo", "keep": timedelta(days=2), "notify": True})],
+)  # fmt: skip
+def test_job_defaults_and_the_file_time_zone(text: str, expected: dict[str, Any]) -> None:
+    (job,) = load_schedule_text(text)
+    values = {k: str(v) if k == "timezone" else v for k, v in job.model_dump().items()}
+    assert {k: values[k] for k in expected} == expected
+
+
+def test_an_empty_schedule_has_no_jobs(tmp_path: Path) -> None:
+    path = tmp_path / "schedule.yaml"
+    path.write_text("# nothing yet\n")
+    assert load_schedule(path) == []
 
 
 # -- when jobs run ---------------------------------------------------------------------------
@@ -192,7 +232,7 @@ def test_retention_deletes_old_outputs(data_dir: Path) -> None:
 # -- real notebooks under papermill --------------------------------------------------------
 
 ALERT_CELL = """
-from okta_alerts.alerts import check_from_notebook
+from okta_alerts.alerts.check import check_from_notebook
 if send_notifications:
     print(check_from_notebook(data_dir=data_dir, rules=rules, end=end))
 """
@@ -203,14 +243,20 @@ def test_scheduled_notebook_with_notifications_fires_the_digest(
     data_dir: Path, tmp_path: Path, catcher: Catcher, fill_store: Callable[[Any], int],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
+    """The kernel gets the scheduler's settings (here: the apprise URL) from the settings object,
+    not from the scheduler's own environment, which is left alone."""
     fill_store(lockout_storm(NOW))
     (tmp_path / "rules.yaml").write_text(RULES)
     notebooks = tmp_path / "notebooks"
     write_notebook(notebooks, "lockouts", ALERT_CELL)
     text = f"jobs: [{{name: hourly, notebook: lockouts, cron: '5 * * * *', notify: true, parameters: {{end: '{NOW.isoformat()}'}}}}]"  # noqa: E501
-    settings = schedule_settings(data_dir, text, rules=tmp_path / "rules.yaml")
-    monkeypatch.setenv("OKTA_ALERTS_APPRISE_URLS", catcher.url)  # the kernel reads settings too
+    settings = schedule_settings(
+        data_dir, text, rules=tmp_path / "rules.yaml", apprise_urls=catcher.url
+    )
+    monkeypatch.setenv("OKTA_ALERTS_APPRISE_URLS", "json://127.0.0.1:9/never")  # not inherited
+    before = dict(os.environ)
     (outcome,) = run_schedule(settings, once=True, runner=report_runner(notebooks))
+    assert dict(os.environ) == before
     assert outcome.status == "ok", outcome.error
     (body,) = catcher.wait_for(1)
     assert body["title"] == "Okta alerts: 2 firing" and SPRAY_IP in body["message"]

@@ -22,10 +22,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from okta_alerts.errors import OktaAlertsError
-from okta_alerts.events import event_problem, parse_delivery
-from okta_alerts.hookclient import post_deliveries
-from okta_alerts.logevents import QUIRKS
-from okta_alerts.simulate import SCENARIOS, batch_deliveries, generate_events
+from okta_alerts.okta.delivery import parse_delivery
+from okta_alerts.okta.eventkeys import event_problem
+from okta_alerts.sim.hookclient import post_deliveries
+from okta_alerts.sim.logevents import QUIRKS
+from okta_alerts.sim.simulate import SCENARIOS, batch_deliveries, generate_events
 
 END = datetime(2026, 5, 14, 18, 0, tzinfo=UTC)  # a Thursday
 DAY = (END - timedelta(days=1), END)

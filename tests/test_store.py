@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,15 +11,15 @@ import orjson
 import pytest
 
 import okta_alerts
-from okta_alerts import store
 from okta_alerts.config import Settings
 from okta_alerts.errors import DeliveryError, StoreLockedError
-from okta_alerts.events import Batch, parse_delivery
-from okta_alerts.journal import repair_tail
-from okta_alerts.manifest import read_manifest
-from okta_alerts.store import StoreWriter, open_writer, write_batches
-from tests.conftest import make_settings
-from tests.factories import envelope, make_event
+from okta_alerts.okta.delivery import Batch, parse_delivery
+from okta_alerts.store import compaction
+from okta_alerts.store.journal import repair_tail
+from okta_alerts.store.manifest import PART, FileEntry, read_manifest
+from okta_alerts.store.writer import StoreWriter, open_writer, write_batches
+from tests.support.factories import envelope, make_event
+from tests.support.settings import make_settings
 
 
 def count(settings: Settings, where: str = "true", view: str = "events") -> int:
@@ -141,17 +140,16 @@ def test_targets_and_users_are_found_by_type_not_position(settings: Settings) ->
     assert stored["delivery_id"] == "d"
 
 
-def test_duplicates_are_visible_once_across_segments_and_compaction(settings: Settings) -> None:
+def test_duplicates_are_visible_once_across_parts_and_compaction(settings: Settings) -> None:
     events = [make_event(actor=f"u{i}@example.com") for i in range(10)]
     delivery = Batch("same", events)
     with open_writer(settings) as writer:
         seal(writer, delivery, delivery, delivery)  # one delivery sent 3 times
         assert count(settings) == 10
-        seal(writer, Batch("other", [events[3], make_event()]))  # repeat lands in segment 2
-        assert len(read_manifest(settings.events_dir).segments) == 2
+        seal(writer, Batch("other", [events[3], make_event()]))  # repeat lands in journal 2
+        assert [p.rows for p in read_manifest(settings.events_dir).parts] == [10, 1]
         assert count(settings) == 11
         writer.compact()
-        assert read_manifest(settings.events_dir).segments == []
         assert count(settings) == 11
         seal(writer, Batch("late", [events[0], events[9]]))  # retries after compaction
         assert count(settings) == 11
@@ -229,7 +227,7 @@ def test_journals_of_an_older_release_are_repaired_line_by_line(tmp_path: Path) 
 def test_an_interrupted_compaction_is_rolled_back(settings: Settings) -> None:
     with open_writer(settings) as writer:
         seal(writer, Batch("d", [make_event() for _ in range(5)]))
-    orphan = settings.events_dir / "daily" / "2026" / "11" / "28-999.parquet"
+    orphan = settings.events_dir / "parts" / "000000099999.parquet"
     orphan.parent.mkdir(parents=True, exist_ok=True)
     orphan.write_bytes(b"PAR1 half written")
     with open_writer(settings):
@@ -237,51 +235,65 @@ def test_an_interrupted_compaction_is_rolled_back(settings: Settings) -> None:
     assert count(settings) == 5
 
 
-def test_a_busy_day_of_wide_events_is_split_into_sorted_time_ranges(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(store, "SORT_PART_BYTES", 1_000_000)  # ~2 KB rows: 1,000 rows a part
+def test_parts_merge_by_size_tier(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FANOUT parts of one size tier become one part of the next tier, oldest first."""
+    monkeypatch.setattr(compaction, "TIER_ROWS", 25)  # tiers: < 100 rows, < 400, < 1600
     start = datetime(2026, 11, 27, tzinfo=UTC)
-    events = [
-        make_event(
-            uuid=f"wide-{i}",
-            published=(start + timedelta(seconds=(i * 7919) % 86_400)).isoformat(),
-            debugContext={"debugData": {"padding": "x" * 1500}},
-        )
-        for i in range(3_500)
-    ]
-    write_batches(settings, [Batch("d", events[i : i + 500]) for i in range(0, 3_500, 500)])
-    parts = read_manifest(settings.events_dir).daily
-    assert len(parts) >= 3 and sum(p.rows for p in parts) == 3_500
-    assert {p.day for p in parts} == {"2026-11-27"}
-    ranges = sorted((p.min_published, p.max_published) for p in parts)
-    assert all(a[1] < b[0] for a, b in itertools.pairwise(ranges)), "ranges overlap"
+    with open_writer(settings) as writer:
+        for run in range(16):
+            events = [
+                make_event(uuid=f"run{run}-{i}", published=start + timedelta(minutes=run * 60 + i))
+                for i in range(50)
+            ]
+            seal(writer, Batch("d", events))
+            writer.compact()
+            if run == 7:
+                parts = writer.manifest.parts
+                assert [(p.rows, p.level) for p in parts] == [(200, 1), (200, 1)]
+        assert [(p.rows, p.level) for p in writer.manifest.parts] == [(800, 2)]
+    (part,) = read_manifest(settings.events_dir).parts
     con = okta_alerts.connect(settings.data_dir)
-    for part in parts:
-        path = str(settings.events_dir / part.path)
-        times = [
-            t for (t,) in con.execute("SELECT published FROM read_parquet(?)", [path]).fetchall()
-        ]
-        assert times == sorted(times), f"{part.path} is not sorted by published"
-    assert count(settings) == 3_500 and count(settings, "uuid LIKE 'wide-%'") == 3_500
+    path = str(settings.events_dir / part.path)
+    found = con.execute("SELECT min(published), max(published), count(DISTINCT uuid) FROM events")
+    assert found.fetchone() == (start, start + timedelta(minutes=15 * 60 + 49), 800)
+    assert (part.min_published, part.max_published) == (
+        start.isoformat(),
+        (start + timedelta(minutes=15 * 60 + 49)).isoformat(),
+    )
+    assert con.execute("SELECT count(*) FROM read_parquet(?)", [path]).fetchone() == (800,)
+
+
+def test_a_merge_takes_a_whole_tier_up_to_full_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compaction, "FULL_ROWS", 100_000)
+
+    def part(number: int, rows: int) -> FileEntry:
+        return FileEntry(f"parts/{number:012d}.parquet", PART, rows, 1, "a", "b", "c")
+
+    big = [part(n, 30_000) for n in (5, 3, 4, 2, 1)]  # one tier; three fit under FULL_ROWS
+    assert [p.path[-10:-8] for p in compaction.mergeable(big)] == ["01", "02", "03"]
+    assert compaction.mergeable([part(n, 20_000) for n in range(3)]) == [], "under FANOUT"
+    assert compaction.mergeable([part(1, 90_000), part(2, 5), part(3, 90_000), part(4, 100)]) == []
+    full = [part(n, 100_000) for n in range(8)] + [part(n + 8, 10) for n in range(4)]
+    assert [p.rows for p in compaction.mergeable(full)] == [10] * 4, "full parts stay"
 
 
 def test_compaction_retires_files_and_deletes_them_after_the_grace_period(data_dir: Path) -> None:
     settings = make_settings(data_dir, grace_seconds=3600)
     with open_writer(settings) as writer:
-        seal(writer, Batch("d", [make_event() for _ in range(5)]))
-        segment = settings.events_dir / read_manifest(settings.events_dir).segments[0].path
+        for _ in range(compaction.FANOUT):
+            seal(writer, Batch("d", [make_event() for _ in range(5)]))
+        small = [settings.events_dir / p.path for p in writer.manifest.parts]
         reader = okta_alerts.connect(data_dir)
         writer.compact()
-        assert segment.exists(), "replaced files stay for readers in flight"
-        assert [r.path for r in writer.manifest.retired] == [
-            segment.relative_to(settings.events_dir).as_posix()
-        ]
-        assert reader.execute("SELECT count(*) FROM events").fetchone() == (5,)
+        assert [p.level for p in writer.manifest.parts] == [1]
+        assert all(path.exists() for path in small), "replaced files stay for readers in flight"
+        retired = sorted(r.path for r in writer.manifest.retired)
+        assert retired == sorted(p.relative_to(settings.events_dir).as_posix() for p in small)
+        assert reader.execute("SELECT count(*) FROM events").fetchone() == (20,)
     shorter = make_settings(data_dir, grace_seconds=0)
     with open_writer(shorter) as writer:
         writer.compact()
-        assert not segment.exists()
+        assert not any(path.exists() for path in small)
         assert writer.manifest.retired == []
 
 
@@ -296,15 +308,65 @@ def test_compaction_drops_events_past_the_retention(data_dir: Path) -> None:
     assert count(settings) == 4
 
 
-def test_daily_files_hold_one_utc_day_each(settings: Settings) -> None:
-    edge = datetime(2026, 11, 27, 23, 59, 59, 999000, tzinfo=UTC)
-    events = [make_event(published=edge), make_event(published=edge + timedelta(milliseconds=1))]
+def test_retention_trims_parts_and_counts_what_it_dropped(data_dir: Path) -> None:
+    settings = make_settings(data_dir, retention_days=30)
+    now = datetime.now(UTC)
     with open_writer(settings) as writer:
-        seal(writer, Batch("d", events))
+        seal(writer, Batch("d", [make_event(published=now - timedelta(days=2)) for _ in range(4)]))
         writer.compact()
-        days = sorted(f.day for f in writer.manifest.daily)  # type: ignore[type-var]
-    assert days == ["2026-11-27", "2026-11-28"]
-    assert count(settings) == 2
+        late = [make_event(published=now - timedelta(days=40)) for _ in range(3)]
+        seal(writer, Batch("e", [*late, make_event(published=now - timedelta(hours=1))]))
+        writer.compact()
+        manifest = writer.manifest
+    assert count(settings) == 5
+    assert manifest.expired_events == 3
+    assert all(p.min_published >= (now - timedelta(days=30)).isoformat() for p in manifest.parts)
+
+
+def test_each_uuid_once_whatever_a_later_copy_carries(settings: Settings) -> None:
+    """The first stored copy wins: a re-send with another published or another body is a repeat,
+    before sealing, after sealing, after compaction and after a restart."""
+    first = make_event(uuid="same-1", published=datetime(2026, 11, 27, 12, tzinfo=UTC))
+    other_time = {**first, "published": "2026-11-29T08:00:00.000Z", "displayMessage": "changed"}
+    with open_writer(settings) as writer:
+        seal(writer, Batch("a", [first]))
+        seal(writer, Batch("b", [other_time]))  # after sealing
+        writer.compact()
+        seal(writer, Batch("c", [other_time]))  # after compaction
+    with open_writer(settings) as writer:
+        seal(writer, Batch("d", [{**other_time, "published": "2025-01-01T00:00:00Z"}]))
+        writer.compact()
+    con = okta_alerts.connect(settings.data_dir)
+    rows = con.execute("SELECT published, display_message FROM events WHERE uuid = 'same-1'")
+    assert rows.fetchall() == [(datetime(2026, 11, 27, 12, tzinfo=UTC), first["displayMessage"])]
+
+
+def test_a_store_of_an_earlier_release_gets_its_uuid_index(settings: Settings) -> None:
+    """No index file (an earlier release's store): it is rebuilt from the published files."""
+    event = make_event(uuid="old-1")
+    write_batches(settings, [Batch("a", [event])])
+    (settings.events_dir / "index.duckdb").unlink()
+    write_batches(settings, [Batch("b", [{**event, "published": "2026-11-01T00:00:00Z"}])])
+    assert count(settings, "uuid = 'old-1'") == 1
+
+
+def test_index_rows_of_a_seal_the_manifest_never_published_are_forgotten(
+    settings: Settings,
+) -> None:
+    """A crash after the index took a journal's uuids but before the manifest listed it: on
+    start those uuids are forgotten, and the journal is sealed again, its events stored."""
+    with open_writer(settings) as writer:
+        writer.append_batch(Batch("a", [make_event(uuid="crash-1")]))
+        writer.sync()
+        journal = writer.rotate()
+        assert journal is not None
+        writer.index.db.execute("CREATE TEMP TABLE k2 AS SELECT 'crash-1' AS uuid, "
+                                "now() AS published, false AS repeat")  # fmt: skip
+        writer.index.add("k2", int(journal.stem))  # the index wrote; the manifest never did
+        writer.close(seal=False)
+    with open_writer(settings):
+        pass
+    assert count(settings, "uuid = 'crash-1'") == 1
 
 
 def test_connect_on_a_data_dir_without_a_store_shows_empty_views(tmp_path: Path) -> None:
@@ -386,7 +448,7 @@ def test_published_must_be_a_time_duckdb_can_read(
     settings: Settings, published: str, accepted: bool
 ) -> None:
     """A time the receiver accepts must never stop a seal or a compaction."""
-    from okta_alerts.events import event_problem
+    from okta_alerts.okta.eventkeys import event_problem
 
     event = make_event(published=published)
     assert (event_problem(event) is None) is accepted
@@ -418,3 +480,36 @@ def test_file_names_are_never_reused_across_writer_sessions(data_dir: Path) -> N
     with open_writer(make_settings(data_dir, grace_seconds=0)) as writer:
         writer.compact()  # deletes every retired file now
     assert count(settings) == 13
+
+
+def test_a_journal_whose_part_was_published_is_not_sealed_twice(settings: Settings) -> None:
+    """A crash after the manifest listed a journal's part, before the journal was deleted: on
+    start the journal is deleted, not sealed again."""
+    with open_writer(settings) as writer:
+        writer.append_batch(Batch("a", [make_event(uuid="sealed-1")]))
+        writer.sync()
+        journal = writer.rotate()
+        assert journal is not None
+        saved = journal.read_bytes()
+        writer.seal(journal)
+        journal.write_bytes(saved)  # as if the deletion never happened
+        writer.close(seal=False)
+    with open_writer(settings):
+        assert not journal.exists()
+    assert count(settings, "uuid = 'sealed-1'") == 1
+
+
+def test_a_part_written_but_never_listed_is_dropped_and_its_journal_sealed(
+    settings: Settings,
+) -> None:
+    with open_writer(settings) as writer:
+        writer.append_batch(Batch("a", [make_event(uuid="unlisted-1")]))
+        writer.sync()
+        journal = writer.rotate()
+        writer.close(seal=False)
+    assert journal is not None
+    orphan = settings.events_dir / "parts" / "000000099998.parquet"
+    orphan.write_bytes(b"PAR1 half written")
+    with open_writer(settings):
+        assert not orphan.exists() and not journal.exists()
+    assert count(settings, "uuid = 'unlisted-1'") == 1

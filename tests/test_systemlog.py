@@ -13,9 +13,14 @@ import pytest
 
 from okta_alerts.config import default_poll_event_types, load_settings
 from okta_alerts.errors import ConfigError
-from okta_alerts.events import PageEvents
-from okta_alerts.systemlog import SystemLogClient, SystemLogError, authorization, event_filter
-from tests.fake_okta import TOKEN, FakeOkta, sample_events
+from okta_alerts.okta.pages import PageEvents
+from okta_alerts.systemlog.client import (
+    SystemLogClient,
+    SystemLogError,
+    authorization,
+    event_filter,
+)
+from tests.support.fake_okta import TOKEN, FakeOkta, sample_events
 
 NOW = datetime.now(UTC)
 SINCE, UNTIL = NOW - timedelta(days=1), NOW

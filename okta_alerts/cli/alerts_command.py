@@ -7,9 +7,14 @@ from pathlib import Path
 
 import click
 
+from okta_alerts.alerts.check import check_alerts
+from okta_alerts.alerts.notify import test_targets
+from okta_alerts.alerts.rules import load_rules
+from okta_alerts.alerts.state import open_state
 from okta_alerts.cli.common import settings_options
 from okta_alerts.config import Settings
 from okta_alerts.errors import NotifyError, RuleError
+from okta_alerts.times import format_minute, parse_duration
 
 RULES_HELP = (
     "Alert rules file (default: $OKTA_ALERTS_RULES or the shipped examples/alert-rules.yaml)."
@@ -36,11 +41,9 @@ def check(settings: Settings, rules_path: Path | None, dry_run: bool, end: str |
     Notifications that failed earlier are retried. When a target cannot be reached, it is named,
     the notification stays pending and the exit code is 4.
     """
-    from okta_alerts.alerts import check_alerts
-
     result = check_alerts(settings, rules_path, now=end, dry_run=dry_run)
     if result.digest is not None and (dry_run or result.no_targets):
-        click.echo(result.digest.text)
+        click.echo(result.digest.body)
     elif result.digest is None:
         click.echo("Nothing to announce.")
     click.echo(result.summary())
@@ -55,8 +58,6 @@ def check(settings: Settings, rules_path: Path | None, dry_run: bool, end: str |
 @settings_options
 def list_alerts(settings: Settings) -> None:
     """Show open alerts, active silences and undelivered notifications."""
-    from okta_alerts.state import open_state
-
     now = datetime.now(UTC)
     if not settings.state_path.exists():
         click.echo("No alerts yet (no state in this data directory).")
@@ -67,13 +68,14 @@ def list_alerts(settings: Settings) -> None:
         click.echo("No open alerts.")
     for a in open_alerts:
         key = f" [{a.key}]" if a.key else ""
+        peak = f" (peak {a.peak})" if a.peak is not None else ""
         click.echo(
-            f"{a.severity.upper():8} {a.rule_id}{key}: {a.count} at last check; "
-            f"open since {_fmt(a.opened_at)}, last seen {_fmt(a.last_seen_at)}"
+            f"{a.severity.upper():8} {a.rule_id}{key}: {a.count} at last check{peak}; "
+            f"open since {_when(a.opened_at)}, last seen {_when(a.last_seen_at)}"
         )
     for s in silences:
         click.echo(
-            f"silenced  {s.rule_id}" + (f" [{s.key}]" if s.key else "") + f" until {_fmt(s.until)}"
+            f"silenced  {s.rule_id}" + (f" [{s.key}]" if s.key else "") + f" until {_when(s.until)}"
         )
     pending = counts.get("pending", 0)
     click.echo(f"{pending} notifications pending, {counts.get('failed', 0)} undeliverable.")
@@ -91,8 +93,6 @@ def silence(
     settings: Settings, rule_id: str, key: str | None, duration: str, rules_path: Path | None
 ) -> None:
     """Suppress notifications of RULE (or one of its keys) for a while."""
-    from okta_alerts.rules import load_rules, parse_duration
-    from okta_alerts.state import open_state
 
     try:
         length = parse_duration(duration)
@@ -105,15 +105,13 @@ def silence(
     with open_state(settings) as state:
         state.silence(rule_id, key, now, now + length)
     what = f"{rule_id} [{key}]" if key else f"{rule_id} (every key)"
-    click.echo(f"Silenced {what} until {_fmt(now + length)}.")
+    click.echo(f"Silenced {what} until {_when(now + length)}.")
 
 
 @alerts.command("test-notify")
 @settings_options
 def test_notify(settings: Settings) -> None:
     """Send a test message to every configured apprise target and report each result."""
-    from okta_alerts.notify import test_targets
-
     results = test_targets(settings)
     if not results:
         raise NotifyError(
@@ -127,8 +125,5 @@ def test_notify(settings: Settings) -> None:
         raise NotifyError(f"{failed} of {len(results)} targets failed; see above")
 
 
-def _fmt(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-COMMANDS = [alerts]
+def _when(when: datetime) -> str:
+    return format_minute(when) + " UTC"

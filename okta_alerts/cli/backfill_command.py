@@ -2,61 +2,21 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import signal
-import sys
 import threading
-from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, TypeVar
 
 import click
-from pydantic import SecretStr
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from okta_alerts.cli.common import settings_options
+from okta_alerts.cli.common import progress_option, settings_options, token_file_option
 from okta_alerts.config import Settings, check_event_types
-from okta_alerts.errors import OktaAlertsError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def token_file_option(func: F) -> F:
-    """``--token-file``: read the Okta API token from a file instead of the environment."""
-
-    @click.option(
-        "--token-file",
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
-        help="File holding the Okta API token (instead of $OKTA_ALERTS_OKTA_API_TOKEN).",
-    )
-    @functools.wraps(func)
-    def wrapper(*args: Any, settings: Settings, token_file: Path | None, **kwargs: Any) -> Any:
-        if token_file is not None:
-            token = token_file.read_text(encoding="utf-8").strip()
-            if not token:
-                raise click.ClickException(f"{token_file} is empty; put the Okta API token in it")
-            settings = settings.model_copy(update={"okta_api_token": SecretStr(token)})
-        return func(*args, settings=settings, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def parse_when(value: str, now: datetime) -> datetime:
-    """``7d``/``12h``/``30m`` back from ``now``, or an ISO-8601 time (naive = UTC)."""
-    from okta_alerts.rules import parse_duration
-    from okta_alerts.windows import parse_time
-
-    try:
-        return now - parse_duration(value)
-    except ValueError:
-        pass
-    try:
-        return parse_time(value)
-    except OktaAlertsError:
-        raise click.BadParameter(
-            f"{value!r} is neither a duration like 7d or 12h nor a time like 2026-11-28T12:00Z"
-        ) from None
+from okta_alerts.systemlog.backfill import BackfillResult, run_backfill
+from okta_alerts.systemlog.client import Page, SystemLogClient
+from okta_alerts.systemlog.poller import poll_once, run_poller
+from okta_alerts.times import parse_time, parse_when
 
 
 @click.command()
@@ -76,16 +36,14 @@ def parse_when(value: str, now: datetime) -> datetime:
 )
 @token_file_option
 @click.option("--restart", is_flag=True, help="Forget an unfinished backfill and start anew.")
-@click.option(
-    "--progress/--no-progress", default=None, help="Progress bar (default: on a terminal)."
-)
+@progress_option
 def backfill(
     settings: Settings,
     since: str,
     until: str | None,
     event_types: tuple[str, ...],
     restart: bool,
-    progress: bool | None,
+    progress: bool,
 ) -> None:
     """Fill the store with history from Okta's System Log API.
 
@@ -96,17 +54,14 @@ def backfill(
     earlier run) are not stored twice. While a receiver runs on the data dir, the events are
     handed to it. Example: okta-alerts backfill --since 7d
     """
-    from okta_alerts.backfill import run_backfill
-
     now = datetime.now(UTC)
     try:
         types = check_event_types(event_types) if event_types else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--event-type") from None
-    start = parse_when(since, now)
-    end = parse_when(until, now) if until else None
-    show = sys.stderr.isatty() if progress is None else progress
-    with _BackfillBar(show) as bar:
+    start = _when(since, now, "--since")
+    end = _when(until, now, "--until") if until else None
+    with _BackfillBar(progress) as bar:
         result = run_backfill(
             settings,
             start,
@@ -143,8 +98,6 @@ def poll(settings: Settings, every: float | None, once: bool, via_receiver: bool
     (okta-alerts status, view hook_gaps). While a receiver runs on the data dir, the events are
     handed to it. `okta-alerts run` does the same when OKTA_ALERTS_POLL_SECONDS > 0.
     """
-    from okta_alerts.poller import poll_once, run_poller
-    from okta_alerts.systemlog import SystemLogClient
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -167,13 +120,10 @@ class _BackfillBar:
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
-        self.task: Any = None
+        self.task: TaskID | None = None
 
     def __enter__(self) -> _BackfillBar:
         if self.enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
             self.progress = Progress(
                 TextColumn("backfill"),
                 BarColumn(),
@@ -184,11 +134,9 @@ class _BackfillBar:
             self.progress.start()
         return self
 
-    def update(self, result: Any, page: Any) -> None:
+    def update(self, result: BackfillResult, page: Page) -> None:
         if not self.enabled:
             return
-        from okta_alerts.windows import parse_time
-
         span = (result.until - result.since).total_seconds()
         if self.task is None:
             self.task = self.progress.add_task("backfill", total=span, events=0, pages=0)
@@ -203,4 +151,8 @@ class _BackfillBar:
             self.progress.stop()
 
 
-COMMANDS = [backfill, poll]
+def _when(value: str, now: datetime, option: str) -> datetime:
+    try:
+        return parse_when(value, now)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None

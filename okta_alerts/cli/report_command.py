@@ -8,7 +8,7 @@ import click
 
 from okta_alerts.cli.common import settings_options
 from okta_alerts.config import Settings
-from okta_alerts.reports import ReportInfo
+from okta_alerts.reports.runner import ReportInfo, list_reports, run_report
 
 
 @click.command()
@@ -35,7 +35,7 @@ from okta_alerts.reports import ReportInfo
     show_default=True,
     help="Keep the HTML report, the executed notebook, or both.",
 )
-@click.option("--list", "list_reports", is_flag=True, help="List the reports and their parameters.")
+@click.option("--list", "show_list", is_flag=True, help="List the reports and their parameters.")
 @click.option(
     "--notebooks-dir",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
@@ -48,7 +48,7 @@ def report(
     parameters: tuple[tuple[str, str], ...],
     output_dir: Path | None,
     fmt: str,
-    list_reports: bool,
+    show_list: bool,
     notebooks_dir: Path | None,
 ) -> None:
     """Run notebooks/NAME.ipynb with papermill and write an HTML report.
@@ -63,14 +63,13 @@ def report(
     HTML (inputs hidden) go to DATA_DIR/reports/NAME/<UTC time>.ipynb/.html; when a cell fails
     the command exits non-zero, names the cell and keeps the failed notebook.
     """
-    from okta_alerts import reports
 
-    if list_reports:
-        _print_list(reports.list_reports(notebooks_dir))
+    if show_list:
+        _print_list(list_reports(notebooks_dir))
         return
     if not name:
         raise click.UsageError("give a report NAME, or --list to see them")
-    result = reports.run_report(
+    result = run_report(
         settings,
         name,
         dict(parameters),
@@ -94,6 +93,3 @@ def _print_list(infos: list[ReportInfo]) -> None:
             kind = "str or None" if p.type == "None" else p.type
             click.echo(f"  -p {p.name:<{width}}  {kind:<11}  default {p.default:<6}  {p.help}")
         click.echo("")
-
-
-COMMANDS = [report]

@@ -9,10 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from okta_alerts.cli.common import settings_options
 from okta_alerts.config import Settings
-from okta_alerts.simulate import SCENARIOS
+from okta_alerts.sim.hookclient import post_deliveries
+from okta_alerts.sim.simulate import SCENARIOS, batch_deliveries, event_batches, generate_events
+from okta_alerts.store.writer import write_batches
 
 STORE_BATCH = 2000
 
@@ -123,8 +126,6 @@ def simulate(
         length = timedelta(hours=1) if url else timedelta(days=1)
     show = sys.stderr.isatty() if progress is None else progress
 
-    from okta_alerts.simulate import generate_events
-
     events = _Counted(generate_events(seed, end - length, end, scenarios, rate, users))
     if url is not None:
         _post(settings, url, events, seed, batch, duplicates, concurrency, timeout, show)
@@ -144,11 +145,9 @@ def _post(
     timeout: float,
     show: bool,
 ) -> None:
-    from okta_alerts.hookclient import hook_headers, post_deliveries
-    from okta_alerts.simulate import batch_deliveries
 
     envelopes = batch_deliveries(events, seed, max_batch=batch, duplicate_rate=duplicates)
-    result = post_deliveries(url, envelopes, hook_headers(settings), concurrency, timeout, show)
+    result = post_deliveries(url, envelopes, settings.hook_headers(), concurrency, timeout, show)
     click.echo(f"simulate: {events.count} events generated; {result.summary()}")
     if result.rejected:
         for status, text in result.errors:
@@ -159,10 +158,6 @@ def _post(
 
 
 def _store(settings: Settings, events: _Counted, show: bool) -> None:
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    from okta_alerts.simulate import event_batches
-    from okta_alerts.store import write_batches
 
     with Progress(
         SpinnerColumn(),
@@ -191,6 +186,3 @@ class _Counted:
             if self.on_chunk is not None and self.count % 1000 == 0:
                 self.on_chunk(1000)
             yield event
-
-
-COMMANDS = [simulate]

@@ -1,0 +1,1 @@
+"""Okta's System Log API: the client, backfill, polling, their saved cursors and status."""
