@@ -25,6 +25,7 @@ from okta_alerts.reports.scheduler import (
     due_jobs,
     prune_outputs,
     report_runner,
+    run_job,
     run_schedule,
 )
 from tests.support.alerting import NOW, RULES, SPRAY_IP, lockout_storm
@@ -70,6 +71,8 @@ def write_notebook(folder: Path, name: str, body: str) -> None:
 
 def test_shipped_schedule() -> None:
     jobs = {job.name: job for job in load_schedule(SHIPPED_SCHEDULE)}
+    check = jobs.pop("alerts-every-15-minutes")
+    assert check.alerts and check.notebook is None and check.cron == "*/15 * * * *"
     assert {j.notebook for j in jobs.values()} == {"lockouts", "assignment_errors"}
     assert jobs["lockouts-hourly"].notify and jobs["assignment-errors-hourly"].notify
     daily = [j for j in jobs.values() if j.cron == "0 8 * * *"]
@@ -87,6 +90,10 @@ BAD = [
     (f"jobs: [{{{J}, notify: yes please}}]", "job 'a': key 'notify' must be true or false"),
     (f"jobs: [{{{J}, parameters: {{send_notifications: true}}}}]", "send_notifications is set by"),
     (f"jobs: [{{{J}}}, {{{J}}}]", "job 'a': name is used by two jobs"),
+    ("jobs: [{name: a, cron: '5 * * * *'}]", "job 'a': give either `notebook` (a report) or"),
+    (f"jobs: [{{{J}, alerts: true}}]", "job 'a': give either `notebook` (a report) or `alerts"),
+    ("jobs: [{name: a, alerts: true, notify: true, cron: '5 * * * *'}]", "takes no `parameters`"),
+    ("jobs: [{name: a, alerts: yes please, cron: '5 * * * *'}]", "key 'alerts' must be true or"),
     ("jobs: [{notebook: nb, cron: '5 * * * *'}]", "job #1: key 'name' is required"),
     ("cron: '5 * * * *'", "expected a mapping with `timezone` and `jobs`"),
 ]
@@ -211,6 +218,53 @@ def test_once_runs_each_job_once_and_records_it(data_dir: Path) -> None:
         runs = state.runs()
     assert sorted(r.job for r in runs) == ["a", "b"]
     assert all(r.output and Path(r.output).is_file() and r.finished_at for r in runs)
+
+
+def test_alert_check_job_notifies_once_and_records_each_run(
+    data_dir: Path, tmp_path: Path, catcher: Catcher, fill_store: Callable[[Any], int]
+) -> None:
+    """An `alerts: true` job runs the rules at the run's time (no kernel, no report): the storm
+    fires both rules; at the next slot the 15-minute surge has ended and is resolved with its
+    final count, while the spray (1 h window) still fires and is not announced again."""
+    fill_store(lockout_storm(NOW))
+    (tmp_path / "rules.yaml").write_text(RULES)
+    text = "jobs: [{name: check, alerts: true, cron: '*/15 * * * *'}]"
+    settings = schedule_settings(
+        data_dir, text, rules=tmp_path / "rules.yaml", apprise_urls=catcher.url
+    )
+    (job,) = load_schedule(settings.schedule)
+    calls: list[tuple[str, dict[str, Any]]] = []
+    first = run_job(settings, job, NOW, recording_runner(calls), clock=lambda: NOW)
+    (body,) = catcher.wait_for(1)
+    assert body["title"] == "Okta alerts: 2 firing" and SPRAY_IP in body["message"]
+    later = NOW + timedelta(minutes=15)
+    second = run_job(settings, job, later, recording_runner(calls), clock=lambda: later)
+    assert calls == [] and (first.status, second.status) == ("ok", "ok")
+    (_, resolved) = catcher.wait_for(2)
+    assert first.output is None and resolved["title"] == "Okta alerts: 0 firing, 1 resolved"
+    assert "[RESOLVED] Okta lockout surge" in resolved["message"]
+    assert "12 lockouts in all" in resolved["message"] and "spray" not in resolved["message"]
+    with open_state(settings) as state:
+        runs = state.runs("check")
+        assert [r.slot for r in runs] == [later, NOW] and {r.status for r in runs} == {"ok"}
+        assert [a.rule_id for a in state.open_alerts()] == ["password-spray"]
+
+
+def test_alert_check_job_that_cannot_deliver_fails_and_keeps_the_digest(
+    data_dir: Path, tmp_path: Path, fill_store: Callable[[Any], int]
+) -> None:
+    fill_store(lockout_storm(NOW))
+    (tmp_path / "rules.yaml").write_text(RULES)
+    text = "jobs: [{name: check, alerts: true, cron: '*/15 * * * *'}]"
+    settings = schedule_settings(
+        data_dir, text, rules=tmp_path / "rules.yaml", apprise_urls="json://127.0.0.1:9/closed"
+    )
+    (job,) = load_schedule(settings.schedule)
+    outcome = run_job(settings, job, NOW, recording_runner([]), clock=lambda: NOW)
+    assert outcome.status == "failed" and "stays pending" in (outcome.error or "")
+    with open_state(settings) as state:
+        (run,) = state.runs("check")
+        assert run.status == "failed" and state.counts()["pending"] == 2  # digest and notice
 
 
 def test_retention_deletes_old_outputs(data_dir: Path) -> None:

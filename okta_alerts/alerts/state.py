@@ -234,7 +234,9 @@ class State:
 
     # -- schedule runs -----------------------------------------------------------------------
 
-    def start_run(self, job: str, notebook: str, slot: datetime | None, now: datetime) -> int:
+    def start_run(
+        self, job: str, notebook: str | None, slot: datetime | None, now: datetime
+    ) -> int:
         with self._db() as con:
             row = con.execute(
                 "INSERT INTO schedule_runs (job, notebook, slot, started_at, status)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 
 import click
 
@@ -24,11 +25,18 @@ def schedule(settings: Settings, once: bool) -> None:
     Each run is recorded in the state database; a failed run sends a failure notice through
     apprise; after downtime a missed job runs once; old outputs are deleted per job `keep`.
     """
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops like Ctrl-C
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: object) -> None:  # Ctrl-C and SIGTERM: stop where we are
+        stopping.set()
+        raise KeyboardInterrupt
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
     _log_to_stderr()
     jobs = [j for j in load_schedule(settings.schedule) if j.enabled]
     if once:
-        outcomes = run_schedule(settings, once=True)
+        outcomes = run_schedule(settings, once=True, stop_event=stopping)
         for o in outcomes:
             click.echo(f"{o.status.upper():6} {o.job} in {o.seconds:.1f} s: {o.output or o.error}")
         failed = [o.job for o in outcomes if o.status != "ok"]
@@ -39,9 +47,13 @@ def schedule(settings: Settings, once: bool) -> None:
         return
     click.echo(f"Scheduler: {len(jobs)} jobs from {settings.schedule}; Ctrl-C to stop.", err=True)
     try:
-        run_schedule(settings)
+        run_schedule(settings, stop_event=stopping)
+    except Exception:
+        if not stopping.is_set():  # DuckDB answers a signal during a query with its own error
+            raise
     except KeyboardInterrupt:
-        click.echo("Scheduler stopped.", err=True)
+        pass
+    click.echo("Scheduler stopped.", err=True)
 
 
 @click.command("run")

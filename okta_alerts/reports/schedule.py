@@ -1,11 +1,12 @@
-"""The schedule file: notebook jobs on cron times (run by :mod:`okta_alerts.reports.scheduler`).
+"""The schedule file: jobs on cron times (run by :mod:`okta_alerts.reports.scheduler`).
 
 :class:`ScheduleFile` is the file, a default ``timezone`` and a list of ``jobs``; :class:`Job` is
-one job: ``notebooks/<notebook>.ipynb`` with its ``parameters`` on a cron expression (croniter)
-in its time zone (the file's when it has none), with alerts when ``notify``, its outputs kept for
-``keep``. Both are pydantic models; every error names the file, the job (or its position) and
-the key (:func:`okta_alerts.alerts.validation.explain`). How jobs run, catch up and are
-recorded is the scheduler's.
+one job on a cron expression (croniter) in its time zone (the file's when it has none): either a
+report, ``notebooks/<notebook>.ipynb`` with its ``parameters``, with alerts when ``notify`` and
+its outputs kept for ``keep``; or an alert check (``alerts: true``), what ``okta-alerts alerts
+check`` does, with no report. Both are pydantic models; every error names the file, the job (or
+its position) and the key (:func:`okta_alerts.alerts.validation.explain`). How jobs run, catch
+up and are recorded is the scheduler's.
 """
 
 from __future__ import annotations
@@ -88,7 +89,8 @@ class Job(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: Name  # unique: run history and data/reports/<name>/
-    notebook: Name  # notebooks/<notebook>.ipynb
+    notebook: Name | None = None  # notebooks/<notebook>.ipynb; or, instead:
+    alerts: Flag = False  # an alert check: evaluate the rules and notify, no report
     cron: Annotated[str, PlainValidator(_cron)]  # 5 fields, in the job's time zone
     timezone: Zone = UTC_ZONE
     parameters: Annotated[dict[str, Any], PlainValidator(_parameters)] = Field(default_factory=dict)
@@ -102,6 +104,19 @@ class Job(BaseModel):
         if not isinstance(data, dict):
             raise key_problem("must be a mapping")
         return data
+
+    @model_validator(mode="after")
+    def _a_report_or_an_alert_check(self) -> Job:
+        if self.alerts == (self.notebook is not None):
+            raise ValueError("give either `notebook` (a report) or `alerts: true` (an alert check)")
+        if self.alerts and (self.parameters or self.notify):
+            raise ValueError("an alert check (`alerts: true`) takes no `parameters` or `notify`")
+        return self
+
+    @property
+    def what(self) -> str:
+        """What the job runs, for logs and notices: ``notebook <name>`` or ``alert check``."""
+        return "alert check" if self.alerts else f"notebook {self.notebook}"
 
     def previous_slot(self, now: datetime) -> datetime:
         """The latest cron time at or before ``now``."""
@@ -143,9 +158,7 @@ class ScheduleFile(BaseModel):
         return jobs
 
 
-WORDING = Wording(
-    "key", tuple(Job.model_fields), {key: " (text)" for key in ("name", "notebook", "cron")}
-)
+WORDING = Wording("key", tuple(Job.model_fields), {key: " (text)" for key in ("name", "cron")})
 
 
 def load_schedule(path: str | Path) -> list[Job]:

@@ -1,7 +1,9 @@
 """Running the schedule: the loop, run history in state, failure notices, output retention.
 
-Each job runs ``notebooks/<notebook>.ipynb`` through :func:`okta_alerts.reports.runner.run_report`
-on its cron expression. Every run is recorded in state (job, slot, start, end, status, output,
+Each job runs on its cron expression: a report job runs ``notebooks/<notebook>.ipynb`` through
+:func:`okta_alerts.reports.runner.run_report`; an alert check (``alerts: true``) runs
+:func:`okta_alerts.alerts.check.check_alerts` at the run's time, as ``okta-alerts alerts check``
+does. Every run is recorded in state (job, slot, start, end, status, output,
 error); a failed run queues a failure notice through apprise. After downtime, a job whose last
 recorded slot is older than its latest due slot runs once (for that slot), not once per missed
 slot; a job that never ran waits for its next slot. Outputs older than the job's ``keep`` are
@@ -19,10 +21,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from okta_alerts.alerts.check import check_alerts
 from okta_alerts.alerts.notify import deliver_pending, load_targets
 from okta_alerts.alerts.state import open_state
 from okta_alerts.config import Settings
-from okta_alerts.errors import OktaAlertsError
+from okta_alerts.errors import NotifyError, OktaAlertsError
 from okta_alerts.reports.runner import run_report
 from okta_alerts.reports.schedule import Job, load_schedule
 
@@ -65,9 +68,9 @@ def run_schedule(
     """Run the schedule: with ``once`` every enabled job once, now; else until ``stop_event``."""
     jobs = [j for j in load_schedule(settings.schedule) if j.enabled]
     run = runner or report_runner()
-    if once:
-        return [run_job(settings, job, None, run, clock) for job in jobs]
     stop = stop_event or threading.Event()
+    if once:
+        return [run_job(settings, job, None, run, clock, stop) for job in jobs]
     with open_state(settings) as state:
         if state.interrupt_runs(clock()):
             log.warning("marked runs left running by a stopped scheduler as interrupted")
@@ -80,7 +83,7 @@ def run_schedule(
         for job in sorted(jobs, key=lambda j: slots[j.name]):
             if stop.is_set() or slots[job.name] > clock():
                 continue
-            outcomes.append(run_job(settings, job, slots[job.name], run, clock))
+            outcomes.append(run_job(settings, job, slots[job.name], run, clock, stop))
             slots[job.name] = job.next_slot(max(clock(), slots[job.name]))
         soonest = min(slots.values(), default=None)
         wait = MAX_SLEEP if soonest is None else (soonest - clock()).total_seconds()
@@ -94,8 +97,13 @@ def run_job(
     slot: datetime | None,
     runner: Runner,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    stopping: threading.Event | None = None,
 ) -> RunOutcome:
-    """Run one job, record it, send a failure notice if it failed, then apply retention."""
+    """Run one job, record it, send a failure notice if it failed, then apply retention.
+
+    A job that fails while ``stopping`` is set was cut short by the stop (DuckDB answers a
+    signal during a query with an error of its own): it is recorded as interrupted.
+    """
     output_dir = settings.reports_dir / job.name
     parameters = {
         **job.parameters,
@@ -108,11 +116,17 @@ def run_job(
         run_id = state.start_run(job.name, job.notebook, slot, clock())
     started, status, output, error = time.monotonic(), "ok", None, None
     try:
-        output = runner(settings, job, parameters, output_dir)
+        if job.alerts:
+            alert_check(settings, clock())
+        else:
+            output = runner(settings, job, parameters, output_dir)
     except KeyboardInterrupt:
         status, error = "interrupted", "stopped by a signal"
         raise
     except Exception as exc:  # any failure of a run is recorded and reported, never fatal
+        if stopping is not None and stopping.is_set():
+            status, error = "interrupted", "stopped by a signal"
+            raise KeyboardInterrupt from exc
         status, error = "failed", _one_line(exc)
         output = _failed_output(exc)
     finally:
@@ -146,7 +160,7 @@ def _finish(
             return
         title = f"okta-alerts: scheduled job {job.name} failed"
         lines = [
-            f"Job {job.name} (notebook {job.notebook}) failed at {now:%Y-%m-%d %H:%M} UTC.",
+            f"Job {job.name} ({job.what}) failed at {now:%Y-%m-%d %H:%M} UTC.",
             f"Error: {error}",
             f"Output: {output}" if output else "No output was written.",
         ]
@@ -163,6 +177,18 @@ def _finish(
         delivery = deliver_pending(state, targets, now)
         for failure in delivery.failures:
             log.error("failure notice not delivered (stays pending): %s", failure)
+
+
+def alert_check(settings: Settings, now: datetime) -> None:
+    """An alert check job: evaluate the rules at ``now`` and notify; undelivered digests fail it
+    (they stay pending and are retried by the next check, as with ``alerts check``)."""
+    result = check_alerts(settings, now=now)
+    log.info("alert check: %s", result.summary())
+    if result.failures:
+        raise NotifyError(
+            f"could not deliver to {'; '.join(result.failures)}; the digest stays pending "
+            "and is retried by the next check"
+        )
 
 
 def _one_line(exc: BaseException) -> str:
@@ -188,6 +214,7 @@ def report_runner(notebooks_dir: Path | None = None) -> Runner:
     job's output directory; ``notebooks_dir`` defaults to the project's ``notebooks/``."""
 
     def run(settings: Settings, job: Job, parameters: dict[str, Any], output: Path) -> str:
+        assert job.notebook is not None  # alert checks run without a runner
         result = run_report(
             settings, job.notebook, parameters, output_dir=output, notebooks_dir=notebooks_dir
         )

@@ -155,8 +155,8 @@ def _replay_alerts(
 ) -> None:
     """The alert checks the schedule would have made during the live period."""
     out.rule("5. Alerts")
-    # The schedule checks the rules as it runs the notebooks; replay those checks every
-    # 15 minutes over the live window, with real state, so cooldowns apply as they would.
+    # The shipped schedule checks the rules every 15 minutes: replay those checks over the live
+    # window, with real state, so cooldowns apply as they would.
     send = bool(settings.apprise_config or settings.apprise_url_list)
     steps = [live_start + timedelta(minutes=15 * i) for i in range(1, LIVE_HOURS * 4 + 1)]
     reports = {name: str(path) for name, path in result.reports.items()}
