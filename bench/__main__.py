@@ -42,7 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         nargs="+",
         default=DEFAULT_SCALES,
-        help="Reader store sizes in events (default: 1000000; 10000000 takes ~30 min to build).",
+        help="Reader store sizes in events (default: 1000000; 10000000 takes ~20 min to build).",
     )
     parser.add_argument(
         "--load-events", type=int, default=1_000_000, help="Events in the load benchmark's NDJSON."
