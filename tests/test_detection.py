@@ -166,6 +166,7 @@ def test_silence_during_business_hours(world: World, tmp_path: Path) -> None:
     assert check.digest is not None and "last event 2026-11-17 09:59 UTC" in check.digest.body
 
 
+@pytest.mark.timeout(300)  # 672 checks of every shipped rule: about a minute on 2 quiet cores
 def test_the_quiet_week_fires_nothing_above_info(world: World, tmp_path: Path) -> None:
     checks = replay(connection(world.rows), world.rules, QUIET, END, tmp_path / "state.duckdb")
     assert len(checks) == 7 * 24 * 4
