@@ -11,45 +11,16 @@ from __future__ import annotations
 
 from okta_alerts.okta.columns import COLUMN_NAMES, STORED_NAMES
 from okta_alerts.okta.eventtypes import HOOK_ELIGIBLE, LOCKOUT_TYPES, UNLOCK_TYPES
+from okta_alerts.okta.reasons import reason_key_sql, reason_sql
 from okta_alerts.sql import in_list, literal
 
 VIEW_NAMES = ("events", "lockouts", "unlocks", "assignment_errors", "hook_gaps")
 SYSTEMLOG = "systemlog:"  # delivery_id prefix of every event fetched from the System Log API
 
-# What differs per user or per event in a provisioning reason, replaced so that one cause is one
-# key: (RE2 pattern, replacement), applied in order by regexp_replace to the reason. Okta's
-# messages look like "Automatic provisioning of user Jane Roe to app Slack failed: Error while
-# creating user jane@acme.com: Conflict. Errors reported by remote server: ..." (docs/okta.md §4).
-# Numbers of three digits stay: they are HTTP status codes (400, 401, 409, 429, 500).
-REASON_KEY_RULES: tuple[tuple[str, str], ...] = (
-    (r"^(Automatic [A-Za-z ]+? of user ).+? (to app ).+?( failed: )", r"\1<user> \2<app>\3"),
-    (r"(Error while [A-Za-z ]+? user ).+?( exists)? ?: ", r"\1<user>\2: "),
-    (r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?", "<time>"),
-    (r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{1,2} [A-Z][a-z]{2} \d{4} [\d:]{8}( GMT)?", "<time>"),
-    (r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", "<email>"),
-    (r"(https?://[^/\s'\"<>]+)[^\s'\"<>]*", r"\1/<path>"),
-    (r"(?i)(user_?name|login|e-?mail|upn)(\s*=\s*|\s*:\s*|\s+)\"[^\"]*\"", r'\1\2"<value>"'),
-    (r"(?i)(user_?name|login|e-?mail|upn)=[^\s,;)\"']+", r"\1=<value>"),
-    (r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}", "<id>"),
-    (r"\b0[a-z0-9]{2}[A-Za-z0-9]{17}\b", "<id>"),
-    (r"\b[0-9a-fA-F]{16,}\b", "<id>"),
-    (r"\b\d{1,3}(\.\d{1,3}){3}\b", "<ip>"),
-    (r"\b\d{1,2}\b|\b\d{4,}\b", "<n>"),
-    (r"\s+", " "),
-)
-
-
-def reason_key_sql(expression: str) -> str:
-    """SQL of the reason key of ``expression`` (a reason): :data:`REASON_KEY_RULES`, trimmed."""
-    for pattern, replacement in REASON_KEY_RULES:
-        rule = f"{literal(pattern)}, {literal(replacement)}, 'g'"
-        expression = f"regexp_replace({expression}, {rule})"
-    return f"nullif(trim({expression}), '')"
-
-
 # user_login: the User/AppUser target, else the actor unless that is Okta itself (an app-level
-# error has no user). reason_key: the reason without names, logins, ids and numbers. app_key:
-# Okta's key of the app (e.g. `salesforce`) where debugData names it.
+# error has no user). reason_key: the reason without names, logins, ids and numbers
+# (okta_alerts.okta.reasons). app_key: Okta's key of the app (e.g. `salesforce`) where debugData
+# names it.
 _ASSIGNMENT_ERRORS = f"""
 CREATE VIEW assignment_errors AS
 SELECT * EXCLUDE (_app_hint), {reason_key_sql("reason")} AS reason_key, _app_hint AS app_key
@@ -63,12 +34,7 @@ FROM (
       CASE WHEN actor_type = 'SystemPrincipal' OR actor_alternate_id = 'system@okta.com'
            THEN NULL ELSE actor_alternate_id END
     ) AS user_login,
-    coalesce(
-      nullif(outcome_reason, ''),
-      nullif(regexp_extract(display_message, 'failed: (.*)$', 1), ''),
-      _reason_hint,
-      display_message
-    ) AS reason
+    {reason_sql("outcome_reason", "display_message", "_reason_hint")} AS reason
   FROM _stored_events
   WHERE _assignment_error
 )
