@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ import orjson
 from okta_alerts.config import load_settings
 from okta_alerts.errors import StoreError
 from okta_alerts.read.views import view_statements
-from okta_alerts.store.layout import EMPTY_PARQUET, write_empty_parquet
+from okta_alerts.store.layout import schema_parquet
 from okta_alerts.store.manifest import NAME as MANIFEST
 from okta_alerts.store.manifest import PART
 
@@ -29,27 +28,29 @@ PART_KINDS = (PART, "daily")  # "daily": parts of a store written by an earlier 
 
 
 class Snapshot:
-    """The manifest's part list, re-read only when the manifest file changed."""
+    """The manifest's part list, re-read only when the manifest file changed, and a zero-row
+    file of the current schema: the views bind every stored column even when each part listed
+    was written by an earlier release (:func:`okta_alerts.store.layout.schema_parquet`)."""
 
-    def __init__(self, events_dir: Path, empty_parquet: Path) -> None:
+    def __init__(self, events_dir: Path) -> None:
         self.events_dir = events_dir
-        self._empty = [str(empty_parquet)]
         self._stamp: tuple[int, int, int] | None = None
-        self.parts = self._empty
+        self.parts: list[str] = []
 
     def refresh(self) -> list[str]:
         path = self.events_dir / MANIFEST
         try:
             stat = os.stat(path)
         except FileNotFoundError:
-            return self.parts
+            return [*self.parts, str(schema_parquet())]
         stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
         if stamp != self._stamp:
             files = orjson.loads(path.read_bytes())["files"]
-            parts = [str(self.events_dir / f["path"]) for f in files if f["kind"] in PART_KINDS]
-            self.parts = parts or self._empty
+            self.parts = [
+                str(self.events_dir / f["path"]) for f in files if f["kind"] in PART_KINDS
+            ]
             self._stamp = stamp
-        return self.parts
+        return [*self.parts, str(schema_parquet())]
 
 
 def connect(data_dir: Any = None) -> duckdb.DuckDBPyConnection:
@@ -59,8 +60,7 @@ def connect(data_dir: Any = None) -> duckdb.DuckDBPyConnection:
     events_dir = Path(data_dir).resolve() / "events"
     if events_dir.exists() and not events_dir.is_dir():
         raise StoreError(f"{events_dir} is not a directory")
-    empty = events_dir / EMPTY_PARQUET
-    snapshot = Snapshot(events_dir, empty if empty.exists() else _private_empty_parquet())
+    snapshot = Snapshot(events_dir)
     con = duckdb.connect(":memory:")
     for statement in ("SET TimeZone = 'UTC'", "SET parquet_metadata_cache = true"):
         con.execute(statement)
@@ -72,17 +72,3 @@ def connect(data_dir: Any = None) -> duckdb.DuckDBPyConnection:
     for statement in view_statements():
         con.execute(statement)
     return con
-
-
-_EMPTY: dict[str, Path] = {}
-
-
-def _private_empty_parquet() -> Path:
-    """A zero-row file with the events schema, for a data dir that has no store yet."""
-    if "file" not in _EMPTY:
-        parquet = Path(tempfile.mkdtemp(prefix="okta-alerts-")) / EMPTY_PARQUET
-        con = duckdb.connect()
-        write_empty_parquet(con, parquet)
-        con.close()
-        _EMPTY["file"] = parquet
-    return _EMPTY["file"]

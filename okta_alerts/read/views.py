@@ -1,10 +1,11 @@
 """The views of ``connect()``: their SQL, over one list of Parquet parts.
 
 The views never name files: ``okta_alerts_parts()`` is bound by :mod:`okta_alerts.read.connect`
-to the manifest as it is when each query is bound. One ``read_parquet`` over every part, and
-nothing else: DuckDB then answers ``count(*)`` from the files' metadata, prunes row groups by
-``published``, and scans only the columns a query names. Each uuid is stored once, so there is
-nothing to remove at read time. Column names are the public contract (README, Views).
+to the manifest as it is when each query is bound. One ``read_parquet`` over every part (and a
+zero-row file of the current schema, so that a column a part of an earlier release lacks reads as
+NULL), and nothing else: DuckDB then answers ``count(*)`` from the files' metadata, prunes row
+groups by ``published``, and scans only the columns a query names. Each uuid is stored once, so
+there is nothing to remove at read time. Column names are the public contract (README, Views).
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ def view_statements() -> list[str]:
     columns = ", ".join(STORED_NAMES)
     public = ", ".join(COLUMN_NAMES)
     return [
-        f"CREATE VIEW _stored_events AS SELECT {columns} FROM read_parquet(okta_alerts_parts())",
+        f"CREATE VIEW _stored_events AS SELECT {columns} "
+        "FROM read_parquet(okta_alerts_parts(), union_by_name = true)",
         f"CREATE VIEW events AS SELECT {public} FROM _stored_events",
         f"CREATE VIEW lockouts AS {_of_types(LOCKOUT_TYPES)}",
         f"CREATE VIEW unlocks AS {_of_types(UNLOCK_TYPES)}",

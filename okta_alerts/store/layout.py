@@ -10,13 +10,19 @@ Under ``<data_dir>/events``::
                               sealing makes one per journal, compaction merges them
     manifest.json             what readers may open (:mod:`okta_alerts.store.manifest`)
     index.duckdb              the writer's private DuckDB file: every stored uuid
-    empty.parquet             a zero-row file readers open when nothing is published yet
+    empty.parquet             a zero-row file, for readers of earlier releases
+
+Parts written by an earlier release may lack a column added since. Whatever reads parts as the
+current schema lists them with a zero-row file of that schema, made once per process
+(:func:`parts_source`, :func:`schema_parquet`): a column a part lacks reads as NULL.
+``empty.parquet`` cannot serve: an earlier release may have written it.
 
 Readers import this module and the manifest, never the writer.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -56,5 +62,30 @@ def segment_files(paths: Iterable[str | Path]) -> str:
 
 
 def write_empty_parquet(db: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """A zero-row file with the stored columns: what readers open when nothing is sealed."""
+    """A zero-row file with the stored columns of this release."""
     db.execute(f"COPY ({extract_sql(EMPTY_SOURCE)}) TO {literal(path)} (FORMAT parquet)")
+
+
+_SCHEMA: dict[str, Path] = {}
+
+
+def schema_parquet() -> Path:
+    """This process's zero-row file with the stored columns of this release (in a temp dir;
+    made again if something cleaned it away)."""
+    path = _SCHEMA.get("file")
+    if path is None or not path.exists():
+        path = Path(tempfile.mkdtemp(prefix="okta-alerts-")) / EMPTY_PARQUET
+        con = duckdb.connect()
+        try:
+            write_empty_parquet(con, path)
+        finally:
+            con.close()
+        _SCHEMA["file"] = path
+    return path
+
+
+def parts_source(parts: Iterable[str | Path]) -> str:
+    """``read_parquet`` over ``parts`` as the stored columns of this release: a column a part
+    of an earlier release lacks reads as NULL."""
+    files = literal_list([*parts, schema_parquet()])
+    return f"read_parquet({files}, union_by_name = true)"
