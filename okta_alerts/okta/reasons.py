@@ -3,7 +3,8 @@
 Okta gives the reason of a failed provisioning in one of three places: the outcome reason, the
 tail of the display message, or the app's message in ``debugData`` (docs/okta.md §4). The reason
 key is that reason with what differs per user or per event replaced, so that one cause is one
-key. The ``assignment_errors`` view (:mod:`okta_alerts.read.views`) reads both from here.
+key. Sealing stores the key of every assignment error (:mod:`okta_alerts.okta.columns`); the
+``assignment_errors`` view computes it only for events sealed by an earlier release.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from okta_alerts.sql import literal
 # messages look like "Automatic provisioning of user Jane Roe to app Slack failed: Error while
 # creating user jane@acme.com: Conflict. Errors reported by remote server: ..." (docs/okta.md §4).
 # Numbers of three digits stay: they are HTTP status codes (400, 401, 409, 429, 500).
+# The key is stored when events are sealed: a change to these rules applies to the events sealed
+# after it (and to parts of earlier releases, whose key is computed when they are read).
 REASON_KEY_RULES: tuple[tuple[str, str], ...] = (
     (r"^(Automatic [A-Za-z ]+? of user ).+? (to app ).+?( failed: )", r"\1<user> \2<app>\3"),
     (r"(Error while [A-Za-z ]+? user ).+?( exists)? ?: ", r"\1<user>\2: "),

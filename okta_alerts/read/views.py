@@ -20,11 +20,16 @@ SYSTEMLOG = "systemlog:"  # delivery_id prefix of every event fetched from the S
 
 # user_login: the User/AppUser target, else the actor unless that is Okta itself (an app-level
 # error has no user). reason_key: the reason without names, logins, ids and numbers
-# (okta_alerts.okta.reasons). app_key: Okta's key of the app (e.g. `salesforce`) where debugData
-# names it.
+# (okta_alerts.okta.reasons), stored when the event was sealed; computed here only for rows a part
+# of an earlier release holds (CASE, not coalesce: DuckDB's coalesce runs the regular expressions
+# on every row). app_key: Okta's key of the app (e.g. `salesforce`) where debugData names it.
 _ASSIGNMENT_ERRORS = f"""
 CREATE VIEW assignment_errors AS
-SELECT * EXCLUDE (_app_hint), {reason_key_sql("reason")} AS reason_key, _app_hint AS app_key
+SELECT
+  * EXCLUDE (_app_hint, _reason_key),
+  CASE WHEN _reason_key IS NULL THEN {reason_key_sql("reason")} ELSE _reason_key END
+    AS reason_key,
+  _app_hint AS app_key
 FROM (
   SELECT
     * EXCLUDE (_reason_hint, _assignment_error),

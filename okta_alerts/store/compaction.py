@@ -12,7 +12,8 @@ A part whose newest event is past ``retention_days`` is dropped; one that holds 
 rewritten without them; the events dropped are counted in the manifest. The manifest swaps old
 files for new ones in one write, and the old ones are deleted after the grace period. Parts are
 read as the current schema (:func:`okta_alerts.store.layout.parts_source`): rows of a part
-written by an earlier release keep NULL in a column it lacks.
+written by an earlier release keep NULL in a column it lacks (``_reason_key``: the view computes
+the key of those rows).
 """
 
 from __future__ import annotations
