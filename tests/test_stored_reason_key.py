@@ -96,6 +96,14 @@ def columns(path: Path) -> list[str]:
     return [name for (name,) in duckdb.connect().execute(query).fetchall()]
 
 
+def schema(path: Path) -> list[tuple[Any, ...]]:
+    query = (
+        "SELECT name, type, converted_type, logical_type, num_children "
+        f"FROM parquet_schema({literal(path)})"
+    )
+    return duckdb.connect().execute(query).fetchall()
+
+
 def view_keys(settings: Settings) -> dict[str, str | None]:
     """uuid -> reason_key of ``assignment_errors``; each key checked against the reason's."""
     con = okta_alerts.connect(settings.data_dir)
@@ -103,6 +111,12 @@ def view_keys(settings: Settings) -> dict[str, str | None]:
     rows = con.execute(query).fetchall()
     assert all(stored == computed for _, stored, computed in rows)
     return {uuid: key for uuid, key, _ in rows}
+
+
+def stored_events_sql(settings: Settings) -> str:
+    con = okta_alerts.connect(settings.data_dir)
+    row = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = '_stored_events'")
+    return str(row.fetchone())
 
 
 def stored_keys(path: Path) -> dict[str, str | None]:
@@ -115,6 +129,7 @@ def test_sealing_stores_the_key_of_each_assignment_error_and_null_for_other_even
 ) -> None:
     fill_store(errors(START, "a"))
     (part,) = part_files(settings)
+    assert schema(settings.events_dir / "empty.parquet") == schema(part)
     rows = duckdb.connect().execute(
         f"SELECT uuid, _assignment_error, _reason_key, {KEY_OF_COLUMNS} "
         f"FROM read_parquet({literal(part)})"
@@ -136,11 +151,13 @@ def test_a_store_whose_only_part_is_of_an_earlier_release_gives_the_same_keys(
 ) -> None:
     fill_store(errors(START, "a"))
     before = view_keys(settings)
+    assert "union_by_name" not in stored_events_sql(settings), "only new parts: read as they are"
     (part,) = part_files(settings)
     for path in (part, settings.events_dir / "empty.parquet"):
         as_earlier_release(path)
         assert "_reason_key" not in columns(path)
     assert view_keys(settings) == before and len(before) == ERRORS and all(before.values())
+    assert "union_by_name" in stored_events_sql(settings)
     con = okta_alerts.connect(settings.data_dir)
     for view in VIEW_NAMES:
         names = [d[0] for d in con.execute(f"SELECT * FROM {view} LIMIT 0").description or []]
@@ -150,6 +167,7 @@ def test_a_store_whose_only_part_is_of_an_earlier_release_gives_the_same_keys(
     (settings.events_dir / "index.duckdb").unlink()  # rebuilt from the parts on the next open
     fill_store(errors(START, "a"))
     assert con.execute("SELECT count(*) FROM events").fetchone() == (ERRORS + 3,)
+    assert "_reason_key" in columns(settings.events_dir / "empty.parquet"), "the writer mends it"
 
 
 def test_compaction_merges_a_part_of_an_earlier_release_with_new_ones(settings: Settings) -> None:
@@ -160,6 +178,7 @@ def test_compaction_merges_a_part_of_an_earlier_release_with_new_ones(settings: 
     with open_writer(settings) as writer:
         for n in range(compaction.FANOUT - 1):
             seal(writer, Batch(f"new{n}", errors(START + timedelta(hours=n + 1), f"new{n}")))
+        mixed = view_keys(settings)  # one part of an earlier release, three new ones
         writer.compact()
         assert [p.level for p in writer.manifest.parts] == [1]
     (merged,) = part_files(settings)
@@ -168,7 +187,7 @@ def test_compaction_merges_a_part_of_an_earlier_release_with_new_ones(settings: 
     assert len(stored) == compaction.FANOUT * ERRORS
     assert all((key is None) == uuid.startswith("old-") for uuid, key in stored.items())
     keys = view_keys(settings)
-    assert keys.keys() == stored.keys() and all(keys.values())
+    assert keys == mixed and keys.keys() == stored.keys() and all(keys.values())
     assert {uuid: key for uuid, key in keys.items() if not uuid.startswith("old-")} == {
         uuid: key for uuid, key in stored.items() if key is not None
     }

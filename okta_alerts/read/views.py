@@ -1,10 +1,11 @@
 """The views of ``connect()``: their SQL, over one list of Parquet parts.
 
 The views never name files: ``okta_alerts_parts()`` is bound by :mod:`okta_alerts.read.connect`
-to the manifest as it is when each query is bound. One ``read_parquet`` over every part (and a
-zero-row file of the current schema, so that a column a part of an earlier release lacks reads as
-NULL), and nothing else: DuckDB then answers ``count(*)`` from the files' metadata, prunes row
-groups by ``published``, and scans only the columns a query names. Each uuid is stored once, so
+to the manifest as it is when each query is bound. One ``read_parquet`` over every part (after
+a zero-row file of the current schema, so that every stored column binds; by name where a part
+of an earlier release lacks one, which then reads as NULL), and nothing else: DuckDB then
+answers ``count(*)`` from the files' metadata, prunes row groups by ``published``, and scans
+only the columns a query names. Each uuid is stored once, so
 there is nothing to remove at read time. Column names are the public contract (README, Views).
 """
 
@@ -66,13 +67,16 @@ def _of_types(types: tuple[str, ...]) -> str:
     return f"SELECT * FROM events WHERE event_type IN {in_list(types)}"
 
 
-def view_statements() -> list[str]:
-    """The CREATE VIEW statements, in dependency order."""
+def view_statements(union_by_name: bool = True) -> list[str]:
+    """The CREATE VIEW statements, in dependency order. ``union_by_name``: some part may lack a
+    stored column (written by an earlier release); without it, every part must have each one
+    the first file listed has (:mod:`okta_alerts.store.layout`)."""
     columns = ", ".join(STORED_NAMES)
     public = ", ".join(COLUMN_NAMES)
+    by_name = ", union_by_name = true" if union_by_name else ""
     return [
         f"CREATE VIEW _stored_events AS SELECT {columns} "
-        "FROM read_parquet(okta_alerts_parts(), union_by_name = true)",
+        f"FROM read_parquet(okta_alerts_parts(){by_name})",
         f"CREATE VIEW events AS SELECT {public} FROM _stored_events",
         f"CREATE VIEW lockouts AS {_of_types(LOCKOUT_TYPES)}",
         f"CREATE VIEW unlocks AS {_of_types(UNLOCK_TYPES)}",

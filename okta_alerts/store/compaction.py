@@ -11,9 +11,9 @@ store, about a day of events each) and a query over a window reads little more t
 A part whose newest event is past ``retention_days`` is dropped; one that holds some is
 rewritten without them; the events dropped are counted in the manifest. The manifest swaps old
 files for new ones in one write, and the old ones are deleted after the grace period. Parts are
-read as the current schema (:func:`okta_alerts.store.layout.parts_source`): rows of a part
-written by an earlier release keep NULL in a column it lacks (``_reason_key``: the view computes
-the key of those rows).
+read as the current schema (:func:`okta_alerts.store.layout.parts_source`, with the
+``empty.parquet`` the writer keeps current): rows of a part written by an earlier release keep
+NULL in a column it lacks (``_reason_key``: the view computes the key of those rows).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import duckdb
 from okta_alerts.okta.columns import STORED_NAMES
 from okta_alerts.sql import literal
 from okta_alerts.store.catalog import Catalog
-from okta_alerts.store.layout import parts_source
+from okta_alerts.store.layout import EMPTY_PARQUET, parts_source
 from okta_alerts.store.manifest import FileEntry
 from okta_alerts.store.sealing import one_row, write_part
 from okta_alerts.store.uuidindex import UuidIndex
@@ -62,7 +62,8 @@ def _merge(db: duckdb.DuckDBPyConnection, catalog: Catalog) -> int:
     replaced = 0
     while group := mergeable(catalog.manifest.parts):
         inputs = sorted(group, key=lambda f: f.min_published)  # rows stay close to time order
-        select = f"SELECT {COLUMNS} FROM {parts_source(catalog.root / f.path for f in inputs)}"
+        source = parts_source((catalog.root / f.path for f in inputs), catalog.root / EMPTY_PARQUET)
+        select = f"SELECT {COLUMNS} FROM {source}"
         level = max(f.level for f in group) + 1
         part = write_part(db, catalog, select, {}, MERGED_PARQUET, level, MERGE_THREADS)
         catalog.commit(add=[part] if part else [], drop=group)
@@ -114,7 +115,8 @@ def _expire(
         )
         kept = None
         if expired < part.rows:
-            select = f"SELECT {COLUMNS} FROM {parts_source([path])} WHERE published >= $c"
+            source = parts_source([path], catalog.root / EMPTY_PARQUET)
+            select = f"SELECT {COLUMNS} FROM {source} WHERE published >= $c"
             kept = write_part(
                 db, catalog, select, {"c": cutoff}, MERGED_PARQUET, part.level, MERGE_THREADS
             )
