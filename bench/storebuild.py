@@ -36,7 +36,7 @@ from okta_alerts.store.manifest import read_manifest
 from okta_alerts.store.sealing import PART_PARQUET
 from okta_alerts.store.writer import StoreWriter
 
-FORMAT = 6  # bump when the recipe below changes: cached stores are rebuilt
+FORMAT = 7  # bump when the recipe below changes: cached stores are rebuilt
 DAYS = 30
 SCENARIOS = ("lockout-storm", "password-spray", "provisioning-outage")
 BASE_RATE_PER_HOUR = 1100.0  # about 33,000 events in the base day

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from okta_alerts.read.views import reason_key_sql
+from okta_alerts.okta.reasons import reason_key_sql
 from tests.support.factories import make_event
 
 CON = duckdb.connect()

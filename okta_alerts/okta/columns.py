@@ -17,6 +17,7 @@ from __future__ import annotations
 import orjson
 
 from okta_alerts.okta.eventtypes import assignment_error_predicate
+from okta_alerts.okta.reasons import reason_key_sql, reason_sql
 
 _TEXT = "VARCHAR"
 _PARTY = {"id": _TEXT, "type": _TEXT, "alternateId": _TEXT, "displayName": _TEXT}
@@ -112,22 +113,22 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("raw", "JSON", "raw"),
 )
 
+_REASON_HINT = "coalesce(e.debugContext.debugData.errorMessage, e.debugContext.debugData.reason)"
+_ASSIGNMENT_ERROR = assignment_error_predicate(column="e.eventType", result="e.outcome.result")
+_REASON = reason_sql("e.outcome.reason", "e.displayMessage", _REASON_HINT)
+
 # Stored beside the contract columns, read by the assignment_errors view only: the app and the
 # app's message from debugData, extracted once when a journal is sealed rather than per query.
 HINTS: tuple[tuple[str, str, str], ...] = (
     ("_app_hint", "VARCHAR", "e.debugContext.debugData.appname"),
-    (
-        "_reason_hint",
-        "VARCHAR",
-        "coalesce(e.debugContext.debugData.errorMessage, e.debugContext.debugData.reason)",
-    ),
+    ("_reason_hint", "VARCHAR", _REASON_HINT),
     # The assignment-error rule of docs/okta.md §4, decided once: the view filters on one small
     # dictionary-encoded column instead of a long predicate per row.
-    (
-        "_assignment_error",
-        "BOOLEAN",
-        assignment_error_predicate(column="e.eventType", result="e.outcome.result"),
-    ),
+    ("_assignment_error", "BOOLEAN", _ASSIGNMENT_ERROR),
+    # The reason key of an assignment error (NULL for other events): its regular expressions run
+    # once per error here, not on every query. Parts of earlier releases lack it (the view then
+    # computes it from the reason).
+    ("_reason_key", "VARCHAR", f"CASE WHEN {_ASSIGNMENT_ERROR} THEN {reason_key_sql(_REASON)} END"),
 )
 
 COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _, _ in COLUMNS)

@@ -1,58 +1,36 @@
 """The views of ``connect()``: their SQL, over one list of Parquet parts.
 
 The views never name files: ``okta_alerts_parts()`` is bound by :mod:`okta_alerts.read.connect`
-to the manifest as it is when each query is bound. One ``read_parquet`` over every part, and
-nothing else: DuckDB then answers ``count(*)`` from the files' metadata, prunes row groups by
-``published``, and scans only the columns a query names. Each uuid is stored once, so there is
-nothing to remove at read time. Column names are the public contract (README, Views).
+to the manifest as it is when each query is bound. One ``read_parquet`` over every part (after
+a zero-row file of the current schema, so that every stored column binds; by name where a part
+of an earlier release lacks one, which then reads as NULL), and nothing else: DuckDB then
+answers ``count(*)`` from the files' metadata, prunes row groups by ``published``, and scans
+only the columns a query names. Each uuid is stored once, so
+there is nothing to remove at read time. Column names are the public contract (README, Views).
 """
 
 from __future__ import annotations
 
 from okta_alerts.okta.columns import COLUMN_NAMES, STORED_NAMES
 from okta_alerts.okta.eventtypes import HOOK_ELIGIBLE, LOCKOUT_TYPES, UNLOCK_TYPES
+from okta_alerts.okta.reasons import reason_key_sql, reason_sql
 from okta_alerts.sql import in_list, literal
 
 VIEW_NAMES = ("events", "lockouts", "unlocks", "assignment_errors", "hook_gaps")
 SYSTEMLOG = "systemlog:"  # delivery_id prefix of every event fetched from the System Log API
 
-# What differs per user or per event in a provisioning reason, replaced so that one cause is one
-# key: (RE2 pattern, replacement), applied in order by regexp_replace to the reason. Okta's
-# messages look like "Automatic provisioning of user Jane Roe to app Slack failed: Error while
-# creating user jane@acme.com: Conflict. Errors reported by remote server: ..." (docs/okta.md §4).
-# Numbers of three digits stay: they are HTTP status codes (400, 401, 409, 429, 500).
-REASON_KEY_RULES: tuple[tuple[str, str], ...] = (
-    (r"^(Automatic [A-Za-z ]+? of user ).+? (to app ).+?( failed: )", r"\1<user> \2<app>\3"),
-    (r"(Error while [A-Za-z ]+? user ).+?( exists)? ?: ", r"\1<user>\2: "),
-    (r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?", "<time>"),
-    (r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{1,2} [A-Z][a-z]{2} \d{4} [\d:]{8}( GMT)?", "<time>"),
-    (r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", "<email>"),
-    (r"(https?://[^/\s'\"<>]+)[^\s'\"<>]*", r"\1/<path>"),
-    (r"(?i)(user_?name|login|e-?mail|upn)(\s*=\s*|\s*:\s*|\s+)\"[^\"]*\"", r'\1\2"<value>"'),
-    (r"(?i)(user_?name|login|e-?mail|upn)=[^\s,;)\"']+", r"\1=<value>"),
-    (r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}", "<id>"),
-    (r"\b0[a-z0-9]{2}[A-Za-z0-9]{17}\b", "<id>"),
-    (r"\b[0-9a-fA-F]{16,}\b", "<id>"),
-    (r"\b\d{1,3}(\.\d{1,3}){3}\b", "<ip>"),
-    (r"\b\d{1,2}\b|\b\d{4,}\b", "<n>"),
-    (r"\s+", " "),
-)
-
-
-def reason_key_sql(expression: str) -> str:
-    """SQL of the reason key of ``expression`` (a reason): :data:`REASON_KEY_RULES`, trimmed."""
-    for pattern, replacement in REASON_KEY_RULES:
-        rule = f"{literal(pattern)}, {literal(replacement)}, 'g'"
-        expression = f"regexp_replace({expression}, {rule})"
-    return f"nullif(trim({expression}), '')"
-
-
 # user_login: the User/AppUser target, else the actor unless that is Okta itself (an app-level
-# error has no user). reason_key: the reason without names, logins, ids and numbers. app_key:
-# Okta's key of the app (e.g. `salesforce`) where debugData names it.
+# error has no user). reason_key: the reason without names, logins, ids and numbers
+# (okta_alerts.okta.reasons), stored when the event was sealed; computed here only for rows a part
+# of an earlier release holds (CASE, not coalesce: DuckDB's coalesce runs the regular expressions
+# on every row). app_key: Okta's key of the app (e.g. `salesforce`) where debugData names it.
 _ASSIGNMENT_ERRORS = f"""
 CREATE VIEW assignment_errors AS
-SELECT * EXCLUDE (_app_hint), {reason_key_sql("reason")} AS reason_key, _app_hint AS app_key
+SELECT
+  * EXCLUDE (_app_hint, _reason_key),
+  CASE WHEN _reason_key IS NULL THEN {reason_key_sql("reason")} ELSE _reason_key END
+    AS reason_key,
+  _app_hint AS app_key
 FROM (
   SELECT
     * EXCLUDE (_reason_hint, _assignment_error),
@@ -63,12 +41,7 @@ FROM (
       CASE WHEN actor_type = 'SystemPrincipal' OR actor_alternate_id = 'system@okta.com'
            THEN NULL ELSE actor_alternate_id END
     ) AS user_login,
-    coalesce(
-      nullif(outcome_reason, ''),
-      nullif(regexp_extract(display_message, 'failed: (.*)$', 1), ''),
-      _reason_hint,
-      display_message
-    ) AS reason
+    {reason_sql("outcome_reason", "display_message", "_reason_hint")} AS reason
   FROM _stored_events
   WHERE _assignment_error
 )
@@ -94,12 +67,16 @@ def _of_types(types: tuple[str, ...]) -> str:
     return f"SELECT * FROM events WHERE event_type IN {in_list(types)}"
 
 
-def view_statements() -> list[str]:
-    """The CREATE VIEW statements, in dependency order."""
+def view_statements(union_by_name: bool = True) -> list[str]:
+    """The CREATE VIEW statements, in dependency order. ``union_by_name``: some part may lack a
+    stored column (written by an earlier release); without it, every part must have each one
+    the first file listed has (:mod:`okta_alerts.store.layout`)."""
     columns = ", ".join(STORED_NAMES)
     public = ", ".join(COLUMN_NAMES)
+    by_name = ", union_by_name = true" if union_by_name else ""
     return [
-        f"CREATE VIEW _stored_events AS SELECT {columns} FROM read_parquet(okta_alerts_parts())",
+        f"CREATE VIEW _stored_events AS SELECT {columns} "
+        f"FROM read_parquet(okta_alerts_parts(){by_name})",
         f"CREATE VIEW events AS SELECT {public} FROM _stored_events",
         f"CREATE VIEW lockouts AS {_of_types(LOCKOUT_TYPES)}",
         f"CREATE VIEW unlocks AS {_of_types(UNLOCK_TYPES)}",

@@ -10,7 +10,10 @@ writes row groups from the stretch it read, so row-group statistics stay narrow 
 store, about a day of events each) and a query over a window reads little more than the window.
 A part whose newest event is past ``retention_days`` is dropped; one that holds some is
 rewritten without them; the events dropped are counted in the manifest. The manifest swaps old
-files for new ones in one write, and the old ones are deleted after the grace period.
+files for new ones in one write, and the old ones are deleted after the grace period. Parts are
+read as the current schema (:func:`okta_alerts.store.layout.parts_source`, with the
+``empty.parquet`` the writer keeps current): rows of a part written by an earlier release keep
+NULL in a column it lacks (``_reason_key``: the view computes the key of those rows).
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ from pathlib import Path
 import duckdb
 
 from okta_alerts.okta.columns import STORED_NAMES
-from okta_alerts.sql import literal, literal_list
+from okta_alerts.sql import literal
 from okta_alerts.store.catalog import Catalog
+from okta_alerts.store.layout import EMPTY_PARQUET, parts_source
 from okta_alerts.store.manifest import FileEntry
 from okta_alerts.store.sealing import one_row, write_part
 from okta_alerts.store.uuidindex import UuidIndex
@@ -58,8 +62,8 @@ def _merge(db: duckdb.DuckDBPyConnection, catalog: Catalog) -> int:
     replaced = 0
     while group := mergeable(catalog.manifest.parts):
         inputs = sorted(group, key=lambda f: f.min_published)  # rows stay close to time order
-        files = literal_list(catalog.root / f.path for f in inputs)
-        select = f"SELECT {COLUMNS} FROM read_parquet({files}, union_by_name = true)"
+        source = parts_source((catalog.root / f.path for f in inputs), catalog.root / EMPTY_PARQUET)
+        select = f"SELECT {COLUMNS} FROM {source}"
         level = max(f.level for f in group) + 1
         part = write_part(db, catalog, select, {}, MERGED_PARQUET, level, MERGE_THREADS)
         catalog.commit(add=[part] if part else [], drop=group)
@@ -103,13 +107,16 @@ def _expire(
     """Drop or trim the parts that hold events published before ``cutoff``."""
     stale = [f for f in catalog.manifest.parts if f.min_published < cutoff.isoformat()]
     for part in stale:
-        path = literal(catalog.root / part.path)
+        path = catalog.root / part.path
         (expired,) = one_row(
-            db, f"SELECT count(*) FROM read_parquet({path}) WHERE published < $c", {"c": cutoff}
+            db,
+            f"SELECT count(*) FROM read_parquet({literal(path)}) WHERE published < $c",
+            {"c": cutoff},
         )
         kept = None
         if expired < part.rows:
-            select = f"SELECT {COLUMNS} FROM read_parquet({path}) WHERE published >= $c"
+            source = parts_source([path], catalog.root / EMPTY_PARQUET)
+            select = f"SELECT {COLUMNS} FROM {source} WHERE published >= $c"
             kept = write_part(
                 db, catalog, select, {"c": cutoff}, MERGED_PARQUET, part.level, MERGE_THREADS
             )

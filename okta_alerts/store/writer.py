@@ -35,6 +35,7 @@ from okta_alerts.store.layout import (
     INDEX_DB,
     PARTS,
     WRITER_LOCK,
+    earlier_parts,
     write_empty_parquet,
 )
 from okta_alerts.store.manifest import FileEntry, Manifest
@@ -232,10 +233,11 @@ class StoreWriter:
                     path.unlink()  # written but never published: an interrupted seal or merge
         shutil.rmtree(self.root / "tmp", ignore_errors=True)
         (self.root / "tmp").mkdir()
-        if not (self.root / EMPTY_PARQUET).exists():
+        empty = self.root / EMPTY_PARQUET
+        if not empty.exists() or earlier_parts(self._db, [empty]):  # an earlier release's
             temp = self.root / "tmp" / EMPTY_PARQUET
             write_empty_parquet(self._db, temp)
-            publish(temp, self.root / EMPTY_PARQUET)
+            publish(temp, empty)
         self._drop_sealed_journals()
         self._align_index()
         results = [
