@@ -25,8 +25,8 @@ from okta_alerts.analysis.baseline import (
     period_stats_sql,
 )
 from okta_alerts.analysis.baseline import window_params as _window_params
-from okta_alerts.analysis.prose import paragraphs, plural
-from okta_alerts.analysis.windows import PrettyPrinter, Window
+from okta_alerts.analysis.prose import Prose, plural
+from okta_alerts.analysis.windows import Window
 
 UNKNOWN_APP = "(unknown app)"
 NO_REASON = "(no reason given)"
@@ -186,7 +186,7 @@ def app_error_spikes(
 
 
 @dataclass(frozen=True, slots=True)
-class AssignmentSummary:
+class AssignmentSummary(Prose):
     """The headline numbers of an assignment-error report and their baseline comparison."""
 
     window: Window
@@ -236,15 +236,6 @@ class AssignmentSummary:
             ]
         lines.append(self.baseline.describe("errors", self.window).capitalize() + ".")
         return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.describe()
-
-    def _repr_pretty_(self, printer: PrettyPrinter, cycle: bool) -> None:
-        printer.text(self.describe())
-
-    def _repr_html_(self) -> str:
-        return paragraphs(self.describe().splitlines())
 
 
 def assignment_summary(

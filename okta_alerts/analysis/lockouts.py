@@ -26,8 +26,8 @@ from okta_alerts.analysis.baseline import (
     one_row,
 )
 from okta_alerts.analysis.baseline import window_params as _params
-from okta_alerts.analysis.prose import paragraphs, plural
-from okta_alerts.analysis.windows import PrettyPrinter, Window
+from okta_alerts.analysis.prose import Prose, plural
+from okta_alerts.analysis.windows import Window
 from okta_alerts.okta.eventtypes import LOCKOUT_TYPES
 from okta_alerts.sql import in_list
 
@@ -269,7 +269,7 @@ def networks_over_time(
 
 
 @dataclass(frozen=True, slots=True)
-class LockoutSummary:
+class LockoutSummary(Prose):
     """The headline numbers of a lockout report and their comparison with the baseline."""
 
     window: Window
@@ -316,15 +316,6 @@ class LockoutSummary:
             ]
         lines.append(self.baseline.describe("lockouts", self.window).capitalize() + ".")
         return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.describe()
-
-    def _repr_pretty_(self, printer: PrettyPrinter, cycle: bool) -> None:
-        printer.text(self.describe())
-
-    def _repr_html_(self) -> str:
-        return paragraphs(self.describe().splitlines())
 
 
 def lockout_summary(

@@ -16,8 +16,8 @@ from okta_alerts.analysis.baseline import (
     one_row,
     window_params,
 )
-from okta_alerts.analysis.prose import paragraphs, plural
-from okta_alerts.analysis.windows import PrettyPrinter, Window
+from okta_alerts.analysis.prose import Prose, plural
+from okta_alerts.analysis.windows import Window
 
 
 def view_columns(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -56,7 +56,7 @@ def events_over_time(con: duckdb.DuckDBPyConnection, window: Window) -> pd.DataF
 
 
 @dataclass(frozen=True, slots=True)
-class EventSummary:
+class EventSummary(Prose):
     """How much is in the window."""
 
     window: Window
@@ -86,15 +86,6 @@ class EventSummary:
             f"in {self.window}; first {self.first:%Y-%m-%d %H:%M:%S}, "
             f"last {self.last:%Y-%m-%d %H:%M:%S} UTC."
         )
-
-    def __str__(self) -> str:
-        return self.describe()
-
-    def _repr_pretty_(self, printer: PrettyPrinter, cycle: bool) -> None:
-        printer.text(self.describe())
-
-    def _repr_html_(self) -> str:
-        return paragraphs(self.describe().splitlines())
 
 
 def event_summary(con: duckdb.DuckDBPyConnection, window: Window) -> EventSummary:

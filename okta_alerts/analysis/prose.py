@@ -5,6 +5,40 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from typing import ClassVar, Protocol
+
+
+class PrettyPrinter(Protocol):
+    """The part of IPython's pretty printer that a ``_repr_pretty_`` here uses."""
+
+    def text(self, obj: str) -> None: ...
+
+
+class Prose:
+    """What an object with a ``describe()`` shows: its text in a console and in ``str()``, its
+    lines as HTML paragraphs in JupyterLab and the HTML report (the first in bold when
+    ``lead``)."""
+
+    __slots__ = ()
+    lead: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        # IPython prefers a class's own __repr__ (a dataclass writes one) to an inherited
+        # _repr_pretty_, so each subclass gets the method in its own namespace.
+        super().__init_subclass__(**kwargs)
+        cls._repr_pretty_ = Prose._repr_pretty_  # type: ignore[method-assign]
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return self.describe()
+
+    def _repr_pretty_(self, printer: PrettyPrinter, cycle: bool) -> None:
+        printer.text(self.describe())
+
+    def _repr_html_(self) -> str:
+        return paragraphs(self.describe().splitlines(), lead=self.lead)
 
 
 def paragraphs(lines: Sequence[str], lead: bool = True) -> str:

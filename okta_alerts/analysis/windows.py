@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal, Protocol
+from typing import ClassVar, Literal
 
-from okta_alerts.analysis.prose import paragraphs
+from okta_alerts.analysis.prose import Prose
 from okta_alerts.errors import WindowError
 from okta_alerts.times import format_minute, parse_time
 
@@ -20,15 +20,11 @@ BUCKETS: dict[str, timedelta] = {"hour": timedelta(hours=1), "day": timedelta(da
 DAY_BUCKETS_FROM_HOURS = 72  # windows longer than three days are bucketed by day
 
 
-class PrettyPrinter(Protocol):
-    """The part of IPython's pretty printer that a ``_repr_pretty_`` here uses."""
-
-    def text(self, obj: str) -> None: ...
-
-
 @dataclass(frozen=True, slots=True)
-class Window:
+class Window(Prose):
     """``[start, end)`` in UTC on ``bucket`` boundaries, and the ``baseline_days`` before it."""
+
+    lead: ClassVar[bool] = False  # one line in the report, not a heading
 
     start: datetime
     end: datetime
@@ -63,15 +59,6 @@ class Window:
             f"{length} from {format_minute(self.start)} to {format_minute(self.end)} UTC "
             f"(baseline: the {self.baseline_days} days before, bucketed by {self.bucket})"
         )
-
-    def __str__(self) -> str:
-        return self.describe()
-
-    def _repr_pretty_(self, printer: PrettyPrinter, cycle: bool) -> None:
-        printer.text(self.describe())
-
-    def _repr_html_(self) -> str:
-        return paragraphs([self.describe()], lead=False)
 
 
 def make_window(
